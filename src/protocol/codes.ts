@@ -1,0 +1,82 @@
+/** Wire numbers of SPEC §3, §9, §10 and the WebSocket close codes of §2. */
+
+/** MessageScheme.route: equals the field number of the payload that is set (SPEC §3). */
+export const Route = {
+  Awareness: 2,
+  PingPong: 3,
+  AwarenessVisibility: 4,
+  TokenAuthority: 5,
+  Message: 6,
+  Body: 9,
+  Error: 10,
+  Logout: 11,
+  Signal: 12,
+  Ack: 13,
+  OffsetCommit: 14,
+  Sync: 15,
+  Contact: 16,
+} as const;
+export type RouteNumber = (typeof Route)[keyof typeof Route];
+
+/** The oneof field name of MessageScheme for each route. */
+export const PAYLOAD_FIELD_BY_ROUTE: Readonly<Record<number, string>> = {
+  2: 'awareness',
+  3: 'pingPong',
+  4: 'awarenessVisibility',
+  5: 'tokenAuthority',
+  6: 'message',
+  9: 'body',
+  10: 'error',
+  11: 'logout',
+  12: 'signal',
+  13: 'ack',
+  14: 'offsetCommit',
+  15: 'sync',
+  16: 'contact',
+};
+
+/** ErrorMessage.code and Ack.code (SPEC §10). */
+export const Code = {
+  OK: 200,
+  BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  Timeout: 408,
+  Duplicate: 409,
+  Gone: 410,
+  TooLarge: 413,
+  RateLimited: 429,
+  Internal: 500,
+  Unavailable: 503,
+} as const;
+
+/** WebSocket close codes (SPEC §2). */
+export const CloseCode = {
+  GoingAway: 1001,
+  PolicyViolation: 1008,
+  TooBig: 1009,
+  Unauthorized: 4001,
+  IdleTimeout: 4008,
+  Replaced: 4009,
+} as const;
+
+/** Message.status / Signal.status (SPEC §9): 1–5 durable, 6–12 transient. */
+export const Status = {
+  SENT: 1,
+  DELIVERED: 2,
+  READ: 3,
+  FORWARDED: 4,
+  PLAYED: 5,
+  TYPING: 6,
+  RECORDING: 7,
+  PAUSED: 8,
+  CANCELLED: 9,
+  RESUME: 10,
+  CALLING: 11,
+  DECLINE: 12,
+} as const;
+
+export const MessageType = { CHAT: 1, PUSH_NOTIFICATION: 2 } as const;
+export const SyncType = { REQUEST: 1, RESPONSE: 2, ERROR: 3 } as const;
+export const PingType = { PING: 1, PONG: 2, ERROR: 3 } as const;

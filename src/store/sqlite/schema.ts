@@ -1,0 +1,70 @@
+/**
+ * SQLite schema and migrations for the embedded store. `PRAGMA user_version` records which
+ * migrations ran; each runs once, in order, inside a transaction.
+ */
+import type Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+  -- Each message body is stored once; queue entries point at it by signal_id.
+  CREATE TABLE messages (
+    signal_id     INTEGER PRIMARY KEY,
+    sender_eid    TEXT    NOT NULL,
+    client_id     TEXT    NOT NULL,
+    sender_offset INTEGER NOT NULL,
+    body          BLOB    NOT NULL,
+    stored_at     INTEGER NOT NULL
+  );
+  -- SPEC §6 F1.2: idempotency on (sender eid, client id).
+  CREATE UNIQUE INDEX messages_idempotency ON messages (sender_eid, client_id);
+
+  -- One row per entry of a user's queue (SPEC §5). body is NULL for messages (kept in messages).
+  CREATE TABLE entries (
+    eid           TEXT    NOT NULL,
+    user_offset   INTEGER NOT NULL,
+    kind          INTEGER NOT NULL,
+    signal_id     INTEGER NOT NULL,
+    author_device TEXT    NOT NULL,
+    target_device TEXT    NOT NULL,
+    body          BLOB,
+    stored_at     INTEGER NOT NULL,
+    PRIMARY KEY (eid, user_offset)
+  ) WITHOUT ROWID;
+
+  -- Per-device committed offsets (SPEC §6 F3).
+  CREATE TABLE cursors (
+    eid       TEXT    NOT NULL,
+    device    TEXT    NOT NULL,
+    cursor    INTEGER NOT NULL,
+    seen_at   INTEGER NOT NULL,
+    PRIMARY KEY (eid, device)
+  ) WITHOUT ROWID;
+  `,
+];
+
+/** Opens the pragmas every connection needs; durability comes from WAL + synchronous=FULL. */
+export function configureConnection(db: Database.Database, role: 'writer' | 'reader'): void {
+  db.pragma('busy_timeout = 5000');
+  if (role === 'writer') {
+    db.pragma('journal_mode = WAL');
+    // FULL: every commit fsyncs the WAL, so an Ack never precedes durability (SPEC §6 F1.3).
+    db.pragma('synchronous = FULL');
+  }
+}
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      if (version === 0) {
+        // The store's incarnation: a queue's epoch changes only if this database is lost or replaced.
+        db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('instance_id', randomUUID());
+      }
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -29,7 +29,8 @@ export function encodeFrame<F extends Frame['field']>(field: F, value: FrameOf<F
   return pb.MessageScheme.encode({ route, [field]: value } as never).finish();
 }
 
-const ROUTE_BY_FIELD = Object.fromEntries(
+/** The route of each payload field (the inverse of PAYLOAD_FIELD_BY_ROUTE). */
+export const ROUTE_BY_FIELD = Object.fromEntries(
   Object.entries(PAYLOAD_FIELD_BY_ROUTE).map(([route, field]) => [field, Number(route)]),
 ) as Record<Frame['field'], number>;
 

@@ -26,6 +26,8 @@ export interface SqliteMessageStoreOptions {
   /** How long a cursor commit may wait for a transaction to ride on before one is forced (default 100 ms). */
   cursorFlushMs?: number;
   now?: () => number;
+  /** Called after each durable transaction with its number of appends and its duration. */
+  onCommit?: (appends: number, seconds: number) => void;
 }
 
 interface PendingAppend {
@@ -57,7 +59,7 @@ export class SqliteMessageStore implements MessageStore {
   private dirtyCursors = new Map<string, CursorWrite>();
   /** Cursor values written by the batch in flight, still visible to getCursor until it lands. */
   private inFlightCursors = new Map<string, CursorWrite>();
-  private inFlight: { id: number; appends: PendingAppend[] } | undefined;
+  private inFlight: { id: number; appends: PendingAppend[]; startedAt: bigint } | undefined;
   private flushScheduled = false;
   private cursorTimer: NodeJS.Timeout | undefined;
   private requestId = 0;
@@ -68,7 +70,7 @@ export class SqliteMessageStore implements MessageStore {
   private readonly firstStatement: Database.Statement;
   private readonly cursorStatement: Database.Statement;
 
-  private constructor(options: SqliteMessageStoreOptions, reader: Database.Database, worker: Worker) {
+  private constructor(private readonly options: SqliteMessageStoreOptions, reader: Database.Database, worker: Worker) {
     this.reader = reader;
     this.worker = worker;
     this.maxBatch = options.maxBatch ?? 512;
@@ -210,7 +212,7 @@ export class SqliteMessageStore implements MessageStore {
     clearTimeout(this.cursorTimer);
     this.cursorTimer = undefined;
     const id = ++this.requestId;
-    this.inFlight = { id, appends };
+    this.inFlight = { id, appends, startedAt: process.hrtime.bigint() };
     this.post({ type: 'batch', id, appends: appends.map((pending) => pending.item), cursors: [...this.inFlightCursors.values()] });
   }
 
@@ -231,6 +233,7 @@ export class SqliteMessageStore implements MessageStore {
       const error = new StoreUnavailableError(`commit failed: ${response.error}`);
       for (const pending of batch.appends) pending.reject(error);
     } else {
+      if (batch.appends.length > 0) this.options.onCommit?.(batch.appends.length, Number(process.hrtime.bigint() - batch.startedAt) / 1e9);
       response.outcomes.forEach((outcome, index) => {
         const pending = batch.appends[index]!;
         pending.resolve(toAppended(pending, outcome));

@@ -1,0 +1,22 @@
+/** The generated HS256 secret kept in the data dir when no JWT setting is given (SPEC §8). */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const SECRET_FILE_NAME = 'jwt-secret';
+
+/** Reads `<dataDir>/jwt-secret`, creating it (mode 0600) with 32 random bytes when absent. */
+export function loadOrCreateSecret(dataDir: string): { secret: string; created: boolean; path: string } {
+  const path = join(dataDir, SECRET_FILE_NAME);
+  if (existsSync(path)) return { secret: readFileSync(path, 'utf8').trim(), created: false, path };
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return { secret, created: true, path };
+}
+
+/** Reads the secret without creating it (the `token` command must use the server's secret). */
+export function readSecret(dataDir: string): string | undefined {
+  const path = join(dataDir, SECRET_FILE_NAME);
+  return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
+}

@@ -1,0 +1,72 @@
+/**
+ * Configuration from the environment (SPEC §8), validated at start: a bad value is a ConfigError
+ * naming the variable, and the CLI exits with code 2.
+ */
+import { resolve } from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  jwtSecret: string | undefined;
+  jwtPublicKeyPath: string | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  rateLimit: number;
+  logLevel: string;
+  maxFrameBytes: number;
+  idleTimeoutMs: number;
+  window: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function text(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = text(env, 'BIMIP_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('BIMIP_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const jwtSecret = text(env, 'BIMIP_JWT_SECRET');
+  const jwtPublicKeyPath = text(env, 'BIMIP_JWT_PUBLIC_KEY');
+  if (jwtSecret && jwtPublicKeyPath) {
+    throw new ConfigError('BIMIP_JWT_PUBLIC_KEY', 'set either BIMIP_JWT_SECRET or BIMIP_JWT_PUBLIC_KEY, not both');
+  }
+  if (jwtSecret !== undefined && jwtSecret.length < 16) {
+    throw new ConfigError('BIMIP_JWT_SECRET', 'must be at least 16 characters');
+  }
+  return {
+    host: text(env, 'BIMIP_HOST') ?? '127.0.0.1',
+    port: integer(env, 'BIMIP_PORT', 4040, 0, 65_535),
+    dataDir: resolve(text(env, 'BIMIP_DATA_DIR') ?? './data'),
+    jwtSecret,
+    jwtPublicKeyPath,
+    jwtIssuer: text(env, 'BIMIP_JWT_ISSUER'),
+    jwtAudience: text(env, 'BIMIP_JWT_AUDIENCE'),
+    rateLimit: integer(env, 'BIMIP_RATE_LIMIT', 200, 0),
+    logLevel,
+    maxFrameBytes: integer(env, 'BIMIP_MAX_FRAME_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    idleTimeoutMs: integer(env, 'BIMIP_IDLE_TIMEOUT_SECONDS', 60, 1, 86_400) * 1000,
+    window: integer(env, 'BIMIP_WINDOW', 512, 1, 100_000),
+  };
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/** The `bimip` command. Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage. */
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig } from './config.js';
+import { serve } from './serve.js';
+import { printToken } from './token.js';
+
+function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return Number(value);
+}
+
+const program = new Command()
+  .name('bimip')
+  .description('BIMIP real-time messaging server')
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+program
+  .command('serve')
+  .description('start the server (configuration from BIMIP_* environment variables)')
+  .option('--host <host>', 'interface to bind (BIMIP_HOST)')
+  .option('--port <port>', 'port (BIMIP_PORT)')
+  .option('--data-dir <dir>', 'data directory (BIMIP_DATA_DIR)')
+  .action(async (flags: { host?: string; port?: string; dataDir?: string }) => {
+    const env = { ...process.env };
+    if (flags.host) env['BIMIP_HOST'] = flags.host;
+    if (flags.port) env['BIMIP_PORT'] = flags.port;
+    if (flags.dataDir) env['BIMIP_DATA_DIR'] = flags.dataDir;
+    await serve(loadConfig(env));
+  });
+
+program
+  .command('token')
+  .description('print an access token for a device, signed with the server secret')
+  .requiredOption('--eid <eid>', 'user id, e.g. a@example.com')
+  .requiredOption('--device <id>', 'device id (connection_resource_id), e.g. phone')
+  .option('--ttl <seconds>', 'lifetime in seconds', positiveInteger, 3600)
+  .option('--data-dir <dir>', 'data directory holding the generated secret (BIMIP_DATA_DIR)')
+  .action(async (flags: { eid: string; device: string; ttl: number; dataDir?: string }) => {
+    const env = { ...process.env };
+    if (flags.dataDir) env['BIMIP_DATA_DIR'] = flags.dataDir;
+    await printToken(loadConfig(env), flags);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`bimip: configuration error: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`bimip: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

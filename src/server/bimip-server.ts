@@ -1,0 +1,206 @@
+/**
+ * One BIMIP node: HTTP + WebSocket on one port, sessions, delivery, the sweeper for idle and
+ * expired connections, and graceful shutdown (SPEC §2, §8). Engines (store, bus, authenticator)
+ * are injected ready to use; this file picks none.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { Authenticator } from '../core/authenticator.js';
+import type { Bus, BusNotice } from '../core/bus.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { MessageStore } from '../core/message-store.js';
+import type { Transport } from '../core/transport.js';
+import type { Principal, QueueEntry } from '../core/types.js';
+import { CloseCode, DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/index.js';
+import type { DeliverySettings, ServerContext } from './context.js';
+import { Dispatcher } from './handlers/dispatcher.js';
+import { LocalHub } from './hub.js';
+import { createHttpHandler } from './http.js';
+import { ServerMetrics } from './metrics.js';
+import { DeviceSession, type SessionLimits } from './session.js';
+import { WebSocketEdge, type ConnectionEvents } from './transport/ws.js';
+
+export interface BimipServerOptions {
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port?: number;
+  path?: string;
+  store: MessageStore;
+  bus: Bus;
+  authenticator: Authenticator;
+  logger: Logger;
+  clock?: Clock;
+  metrics?: ServerMetrics;
+  limits?: Partial<ProtocolLimits>;
+  delivery?: Partial<DeliverySettings>;
+  session?: Partial<SessionLimits>;
+  /** Close connections with no frame for this long with 4008 (default 60 s). */
+  idleTimeoutMs?: number;
+  /** How often idle and expired connections are looked for (default 1 s). */
+  sweepIntervalMs?: number;
+  /** Entries per user kept in memory for live pushes (default 1024). */
+  recentEntries?: number;
+  nodeId?: string;
+}
+
+export class BimipServer {
+  readonly nodeId: string;
+  readonly metrics: ServerMetrics;
+  readonly hub: LocalHub;
+  private readonly http: Server;
+  private readonly edge: WebSocketEdge;
+  private readonly ctx: ServerContext;
+  private readonly dispatcher: Dispatcher;
+  private readonly sessionLimits: SessionLimits;
+  private readonly idleTimeoutMs: number;
+  private readonly sweeper: { cancel(): void };
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private draining = false;
+  private stopped: Promise<void> | undefined;
+
+  private constructor(private readonly options: BimipServerOptions) {
+    this.nodeId = options.nodeId ?? randomUUID();
+    this.metrics = options.metrics ?? new ServerMetrics();
+    this.hub = new LocalHub(options.recentEntries ?? 1024);
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const clock = options.clock ?? systemClock;
+    this.ctx = {
+      store: options.store,
+      metrics: this.metrics,
+      logger: options.logger,
+      clock,
+      limits,
+      delivery: { window: 512, sendBufferBytes: 1024 * 1024, readBatch: 256, ...options.delivery },
+      publishEntries: (entries) => this.publishEntries(entries),
+    };
+    this.sessionLimits = { ratePerSecond: 200, rateBurst: 400, badFrameLimit: 20, badFrameWindowMs: 10_000, ...options.session };
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.dispatcher = new Dispatcher(this.ctx);
+    this.http = createServer(createHttpHandler({ store: options.store, metrics: this.metrics, isDraining: () => this.draining }));
+    this.edge = new WebSocketEdge(this.http, {
+      path: options.path ?? '/bimip',
+      // Frames up to 8× the limit are read so they can be answered with 413 before the 1009 close.
+      hardMaxPayload: Math.max(limits.maxFrameBytes * 8, 8 * 1024 * 1024),
+      authenticate: (token) => options.authenticator.authenticate(token),
+      onRejected: (status, reason) => {
+        this.metrics.upgradeRejections.labels(String(status)).inc();
+        options.logger.info({ status, reason }, 'websocket upgrade refused');
+      },
+      onConnect: (principal, transport) => this.connect(principal, transport),
+    });
+    this.sweeper = clock.setInterval(() => this.sweep(), options.sweepIntervalMs ?? 1000);
+  }
+
+  /** Starts listening; resolves once the port is bound. */
+  static async start(options: BimipServerOptions): Promise<BimipServer> {
+    const server = new BimipServer(options);
+    server.unsubscribe = await options.bus.subscribe((notice) => server.onNotice(notice));
+    await new Promise<void>((resolve, reject) => {
+      server.http.once('error', reject);
+      server.http.listen(options.port ?? 4040, options.host ?? '127.0.0.1', () => {
+        server.http.off('error', reject);
+        resolve();
+      });
+    });
+    return server;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    const { address, port } = this.http.address() as AddressInfo;
+    return `ws://${address.includes(':') ? `[${address}]` : address}:${port}${this.options.path ?? '/bimip'}`;
+  }
+
+  /**
+   * Graceful shutdown: refuse new connections and frames, let accepted frames finish (their Acks go
+   * out after their commit), persist cursors, close every connection with 1001.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.draining = true;
+    this.edge.stopAccepting();
+    this.sweeper.cancel();
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    await this.dispatcher.whenIdle();
+    for (const session of this.hub.sessions()) session.close(CloseCode.GoingAway, 'server shutting down');
+    await this.unsubscribe?.();
+    await this.options.store.close();
+    this.http.closeAllConnections();
+    await closed;
+  }
+
+  private connect(principal: Principal, transport: Transport): ConnectionEvents {
+    const feed = this.hub.feedFor(principal.eid);
+    const session = new DeviceSession(principal, transport, feed, this.ctx, this.sessionLimits);
+    const replaced = this.hub.register(session);
+    replaced?.close(CloseCode.Replaced, 'replaced by a newer connection of this device');
+    this.metrics.connections.inc();
+    session.logger.info({}, 'connected');
+    void this.options.bus
+      .publish({ kind: 'device-claim', eid: session.eid, device: session.deviceId, nodeId: this.nodeId, connectionId: session.connectionId })
+      .catch(() => undefined);
+
+    // Frames that arrive while the session loads its cursor wait, in order.
+    let early: Array<[Uint8Array, boolean]> | undefined = [];
+    session
+      .start()
+      .then(() => {
+        const waiting = early ?? [];
+        early = undefined;
+        for (const [data, isBinary] of waiting) this.onFrame(session, data, isBinary);
+      })
+      .catch((err: unknown) => {
+        session.logger.error({ err }, 'session start failed');
+        session.close(1011, 'session could not start');
+      });
+    return {
+      onFrame: (data, isBinary) => {
+        if (early) early.push([data, isBinary]);
+        else this.onFrame(session, data, isBinary);
+      },
+      onClose: (code) => {
+        this.hub.unregister(session);
+        this.metrics.connections.dec();
+        session.logger.info({ code }, 'disconnected');
+      },
+    };
+  }
+
+  private onFrame(session: DeviceSession, data: Uint8Array, isBinary: boolean): void {
+    if (this.draining) return;
+    this.dispatcher.dispatch(session, data, isBinary);
+  }
+
+  private publishEntries(entries: readonly QueueEntry[]): void {
+    for (const entry of entries) {
+      this.hub.feed(entry.eid)?.add([entry]);
+      void this.options.bus.publish({ kind: 'entries', eid: entry.eid, head: entry.offset }).catch(() => undefined);
+    }
+  }
+
+  private onNotice(notice: BusNotice): void {
+    if (notice.kind === 'entries') {
+      this.hub.feed(notice.eid)?.noteHead(notice.head);
+    } else if (notice.nodeId !== this.nodeId) {
+      // Another node accepted a newer connection of this device (SPEC §2: one per device).
+      this.hub.session(notice.eid, notice.device)?.close(CloseCode.Replaced, 'replaced by a newer connection of this device');
+    }
+  }
+
+  private sweep(): void {
+    const now = this.ctx.clock.now();
+    for (const session of this.hub.sessions()) {
+      if (now >= session.principal.expiresAt) session.close(CloseCode.Unauthorized, 'token expired');
+      else if (now - session.lastFrameAt > this.idleTimeoutMs) session.close(CloseCode.IdleTimeout, 'idle timeout');
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/** Everything a session and the route handlers need from the node, injected once. */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { MessageStore } from '../core/message-store.js';
+import type { QueueEntry } from '../core/types.js';
+import type { ProtocolLimits } from '../protocol/limits.js';
+import type { ServerMetrics } from './metrics.js';
+
+export interface DeliverySettings {
+  /** Most pushed-but-uncommitted entries per device (SPEC §6 F2; default 512). */
+  window: number;
+  /** Pushing pauses while a socket has more than this many bytes queued (default 1 MiB). */
+  sendBufferBytes: number;
+  /** Entries read from the store per catch-up query (default 256). */
+  readBatch: number;
+}
+
+export interface ServerContext {
+  store: MessageStore;
+  metrics: ServerMetrics;
+  logger: Logger;
+  clock: Clock;
+  limits: ProtocolLimits;
+  delivery: DeliverySettings;
+  /** Hands freshly stored entries to local sessions and announces them to other nodes. */
+  publishEntries(entries: readonly QueueEntry[]): void;
+}

@@ -1,0 +1,65 @@
+/** Prometheus metrics of one node (GET /metrics). Labels never carry user data (SPEC §7.5). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'bimip_connections', help: 'Open client connections', registers: [this.registry] });
+  readonly frames = new Counter({
+    name: 'bimip_frames_total',
+    help: 'Frames by route and direction (in = from clients, out = to clients)',
+    labelNames: ['route', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesStored = new Counter({ name: 'bimip_messages_stored_total', help: 'Messages stored (duplicates excluded)', registers: [this.registry] });
+  readonly acks = new Counter({ name: 'bimip_acks_total', help: 'Acks sent, by code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly errors = new Counter({ name: 'bimip_errors_total', help: 'ErrorMessage frames sent, by code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly closes = new Counter({ name: 'bimip_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly upgradeRejections = new Counter({ name: 'bimip_upgrade_rejections_total', help: 'WebSocket upgrades refused, by HTTP status', labelNames: ['status'] as const, registers: [this.registry] });
+  readonly commitBatchSize = new Histogram({
+    name: 'bimip_commit_batch_size',
+    help: 'Appends per durable store transaction (group commit)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+    registers: [this.registry],
+  });
+  readonly commitLatency = new Histogram({
+    name: 'bimip_commit_latency_seconds',
+    help: 'Time from handing a batch to the store writer until it is durable',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  readonly deliveryLag = new Histogram({
+    name: 'bimip_delivery_lag_seconds',
+    help: 'Time from an entry being stored until it is written to a device',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300],
+    registers: [this.registry],
+  });
+
+  private readonly labelled = new Map<string, { inc(): void }>();
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'bimip_process_' });
+  }
+
+  /** Counts one frame. */
+  frame(route: number, direction: 'in' | 'out'): void {
+    this.child(`f${route}${direction}`, () => this.frames.labels(String(route), direction)).inc();
+  }
+
+  ack(code: number): void {
+    this.child(`a${code}`, () => this.acks.labels(String(code))).inc();
+  }
+
+  error(code: number): void {
+    this.child(`e${code}`, () => this.errors.labels(String(code))).inc();
+  }
+
+  /** Label children are cached: these counters run for every frame. */
+  private child(key: string, create: () => { inc(): void }): { inc(): void } {
+    let counter = this.labelled.get(key);
+    if (!counter) {
+      counter = create();
+      this.labelled.set(key, counter);
+    }
+    return counter;
+  }
+}

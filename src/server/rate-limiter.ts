@@ -1,0 +1,42 @@
+/** Token bucket per connection (SPEC §2: 200 frames/s, bursts of 400 by default). */
+export class RateLimiter {
+  private tokens: number;
+  private updatedAt: number;
+
+  /** `perSecond` 0 turns limiting off. */
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.updatedAt = now;
+  }
+
+  /** Takes one token; false when the connection is over its rate. */
+  take(now: number): boolean {
+    if (this.perSecond <= 0) return true;
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
+    this.updatedAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** Counts bad frames in a sliding window; too many closes the connection with 1008 (SPEC §2). */
+export class AbuseCounter {
+  private times: number[] = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  /** Records a bad frame; true when the limit is reached. */
+  record(now: number): boolean {
+    this.times.push(now);
+    while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift();
+    return this.times.length >= this.limit;
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * One authenticated device connection: its delivery state (cursor, what was pushed, the window),
+ * and the helpers handlers use to answer. Delivery follows SPEC §6 F2: push every deliverable entry
+ * after the cursor in offset order, at most `window` uncommitted, pausing on a full send buffer;
+ * then the caught-up Sync marker; then live entries.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../core/logger.js';
+import type { Transport } from '../core/transport.js';
+import { deliverable, type Offset, type Principal, type QueueEntry, type QueueInfo } from '../core/types.js';
+import { Code, ROUTE_BY_FIELD, Route, SyncType, encodeFrame, type Frame } from '../protocol/index.js';
+import type { ServerContext } from './context.js';
+import { AbuseCounter, RateLimiter } from './rate-limiter.js';
+import type { UserFeed } from './user-feed.js';
+import { encodeEntryFrame } from './entry-frames.js';
+
+export interface SessionLimits {
+  ratePerSecond: number;
+  rateBurst: number;
+  badFrameLimit: number;
+  badFrameWindowMs: number;
+}
+
+export class DeviceSession {
+  readonly connectionId = randomUUID();
+  readonly eid: string;
+  readonly deviceId: string;
+  readonly logger: Logger;
+  lastFrameAt: number;
+  readonly rate: RateLimiter;
+  readonly abuse: AbuseCounter;
+
+  /** Highest offset this device committed. */
+  cursor: Offset = 0;
+  /** Highest offset already pushed to this device or skipped as not deliverable to it. */
+  private pushedUpTo: Offset = 0;
+  /** Offsets pushed and not yet committed, ascending (the window). */
+  private unacked: Offset[] = [];
+  private unackedStart = 0;
+  /** Offset after which the caught-up marker is due (undefined once sent). */
+  private markerDueAt: Offset | undefined;
+  private queueAtConnect: QueueInfo | undefined;
+  private started = false;
+  private pumping = false;
+  private pumpRequested = false;
+
+  constructor(
+    readonly principal: Principal,
+    readonly transport: Transport,
+    private readonly feed: UserFeed<DeviceSession>,
+    private readonly ctx: ServerContext,
+    limits: SessionLimits,
+  ) {
+    this.eid = principal.eid;
+    this.deviceId = principal.deviceId;
+    const now = ctx.clock.now();
+    this.lastFrameAt = now;
+    this.rate = new RateLimiter(limits.ratePerSecond, limits.rateBurst, now);
+    this.abuse = new AbuseCounter(limits.badFrameLimit, limits.badFrameWindowMs);
+    this.logger = ctx.logger.child({ conn: this.connectionId, eid: principal.eid, device: principal.deviceId });
+  }
+
+  get inFlight(): number {
+    return this.unacked.length - this.unackedStart;
+  }
+
+  /** SPEC §6 F2: load the cursor (a first-time device starts at the head) and begin pushing. */
+  async start(): Promise<void> {
+    const { store } = this.ctx;
+    const [info, stored] = await Promise.all([store.queueInfo(this.eid), store.getCursor(this.eid, this.deviceId)]);
+    let cursor = stored;
+    if (cursor === undefined) {
+      cursor = info.head;
+      await store.commitCursor(this.eid, this.deviceId, cursor);
+    }
+    this.cursor = cursor;
+    this.pushedUpTo = cursor;
+    this.queueAtConnect = info;
+    this.markerDueAt = info.head;
+    this.feed.noteHead(info.head);
+    this.started = true;
+    this.pump();
+  }
+
+  /** Pushes what is available; safe to call any time, runs one pass at a time. */
+  pump(): void {
+    if (!this.started) return;
+    if (this.pumping) {
+      this.pumpRequested = true;
+      return;
+    }
+    this.pumping = true;
+    void this.runPump();
+  }
+
+  /** SPEC §6 F3: move the cursor forward; nothing ≤ it is pushed again. */
+  async commit(offset: Offset): Promise<void> {
+    if (offset <= this.cursor) return;
+    if (offset > this.feed.head) {
+      const { head } = await this.ctx.store.queueInfo(this.eid);
+      this.feed.noteHead(head);
+      if (offset > head) throw new CommitAboveHeadError(offset, head);
+    }
+    if (offset <= this.cursor) return;
+    this.cursor = offset;
+    if (offset > this.pushedUpTo) this.pushedUpTo = offset;
+    while (this.unackedStart < this.unacked.length && this.unacked[this.unackedStart]! <= offset) this.unackedStart++;
+    if (this.unackedStart > 256 && this.unackedStart * 2 > this.unacked.length) {
+      this.unacked = this.unacked.slice(this.unackedStart);
+      this.unackedStart = 0;
+    }
+    await this.ctx.store.commitCursor(this.eid, this.deviceId, offset);
+    this.pump();
+  }
+
+  /** Sends one frame to this device. */
+  send<F extends Frame['field']>(field: F, value: Extract<Frame, { field: F }>['value'] | object): void {
+    this.sendEncoded(encodeFrame(field, value), ROUTE_BY_FIELD[field]);
+  }
+
+  /** Answers a frame that broke a rule with an ErrorMessage (SPEC §10). */
+  sendError(code: number, route: number, details: string, id = ''): void {
+    this.ctx.metrics.error(code);
+    this.send('error', { code, errorOrigin: route, details, id, timestamp: this.ctx.clock.now() });
+  }
+
+  close(code: number, reason: string): void {
+    if (!this.transport.isOpen) return;
+    this.ctx.metrics.closes.labels(String(code)).inc();
+    this.transport.close(code, reason);
+  }
+
+  /** Sends an already encoded frame (encode once, write many). */
+  sendEncoded(frame: Uint8Array, route: number): void {
+    if (!this.transport.isOpen) return;
+    this.transport.send(frame);
+    this.ctx.metrics.frame(route, 'out');
+  }
+
+  private async runPump(): Promise<void> {
+    try {
+      do {
+        this.pumpRequested = false;
+        await this.pushAvailable();
+      } while (this.pumpRequested && this.transport.isOpen);
+    } catch (err) {
+      this.logger.error({ err }, 'delivery failed; closing so the device reconnects and resumes from its cursor');
+      this.close(1011, 'delivery failed');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async pushAvailable(): Promise<void> {
+    const { window, sendBufferBytes, readBatch } = this.ctx.delivery;
+    while (this.pushedUpTo < this.feed.head && this.transport.isOpen && this.inFlight < window) {
+      if (this.transport.bufferedBytes > sendBufferBytes) {
+        await this.transport.whenBufferedBelow(sendBufferBytes / 2);
+        continue;
+      }
+      const cached = this.feed.cached(this.pushedUpTo + 1);
+      if (cached) {
+        this.offer(cached.entry, () => this.feed.frameOf(cached));
+        continue;
+      }
+      // Behind the cache: the store is the truth (SPEC §6 F2, ARCHITECTURE "How one message moves").
+      const entries = await this.ctx.store.readEntries(this.eid, this.pushedUpTo, readBatch);
+      if (entries.length === 0) break;
+      for (const entry of entries) {
+        if (entry.offset <= this.pushedUpTo) continue;
+        if (this.inFlight >= window || !this.transport.isOpen) break;
+        this.offer(entry, () => encodeEntryFrame(entry));
+      }
+    }
+    this.sendMarkerIfCaughtUp();
+  }
+
+  /** Pushes the entry if it is deliverable to this device; either way it is now behind us. */
+  private offer(entry: QueueEntry, frame: () => Uint8Array): void {
+    if (deliverable(entry, this.deviceId)) {
+      this.sendEncoded(frame(), Route.Message);
+      this.unacked.push(entry.offset);
+      this.ctx.metrics.deliveryLag.observe(Math.max(0, this.ctx.clock.now() - entry.storedAt) / 1000);
+    }
+    this.pushedUpTo = entry.offset;
+  }
+
+  private sendMarkerIfCaughtUp(): void {
+    if (this.markerDueAt === undefined || this.pushedUpTo < this.markerDueAt || !this.queueAtConnect) return;
+    this.markerDueAt = undefined;
+    this.send('sync', {
+      id: '',
+      type: SyncType.RESPONSE,
+      headOffset: Math.max(this.feed.head, this.pushedUpTo),
+      cursor: this.cursor,
+      firstOffset: this.queueAtConnect.first,
+      epoch: this.queueAtConnect.epoch,
+      timestamp: this.ctx.clock.now(),
+    });
+  }
+}
+
+export class CommitAboveHeadError extends Error {
+  readonly code = Code.BadRequest;
+  constructor(offset: Offset, head: Offset) {
+    super(`user_offset ${offset} is above the queue head ${head}`);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The WebSocket edge (the only file that imports `ws`): upgrade at `path` with the access token from
+ * `Authorization: Bearer` or `?token=` (SPEC §2); a refused token gets HTTP 401 and no upgrade.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { AuthError } from '../../core/errors.js';
+import type { Transport } from '../../core/transport.js';
+import type { Principal } from '../../core/types.js';
+
+export interface ConnectionEvents {
+  onFrame(data: Uint8Array, isBinary: boolean): void;
+  onClose(code: number): void;
+}
+
+export interface WebSocketEdgeOptions {
+  path: string;
+  /** ws drops frames above this before buffering them (close 1009 with no 413 frame). */
+  hardMaxPayload: number;
+  authenticate(token: string): Promise<Principal>;
+  onRejected(status: number, reason: string): void;
+  onConnect(principal: Principal, transport: Transport): ConnectionEvents;
+}
+
+export class WebSocketEdge {
+  private readonly wss: WebSocketServer;
+  private accepting = true;
+
+  constructor(server: Server, private readonly options: WebSocketEdgeOptions) {
+    // perMessageDeflate off: frames are small protobufs, and compression costs CPU and memory per socket.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.hardMaxPayload, perMessageDeflate: false, clientTracking: false });
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.upgrade(request, socket as Socket, head);
+    });
+  }
+
+  /** Refuses new upgrades (503) from now on (graceful shutdown). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== this.options.path) return this.reject(socket, 404, 'Not Found', 'unknown path');
+    if (!this.accepting) return this.reject(socket, 503, 'Service Unavailable', 'shutting down');
+    let principal: Principal;
+    try {
+      principal = await this.options.authenticate(tokenOf(request, url));
+    } catch (err) {
+      const reason = err instanceof AuthError ? err.message : 'authentication failed';
+      return this.reject(socket, 401, 'Unauthorized', reason);
+    }
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const transport = new WsTransport(ws, socket);
+      const events = this.options.onConnect(principal, transport);
+      ws.on('message', (data: Buffer, isBinary: boolean) => events.onFrame(data, isBinary));
+      ws.on('close', (code: number) => events.onClose(code));
+      ws.on('error', () => {
+        // ws closes the socket itself (e.g. 1009 over hardMaxPayload); 'close' follows.
+      });
+    });
+  }
+
+  private reject(socket: Socket, status: number, text: string, reason: string): void {
+    this.options.onRejected(status, reason);
+    const body = JSON.stringify({ error: reason });
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+}
+
+function tokenOf(request: IncomingMessage, url: URL): string {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
+  return url.searchParams.get('token') ?? '';
+}
+
+class WsTransport implements Transport {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly socket: Socket,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame, { binary: true });
+  }
+
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  async whenBufferedBelow(bytes: number): Promise<void> {
+    while (this.isOpen && this.ws.bufferedAmount >= bytes) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          resolve();
+        };
+        this.socket.once('drain', done);
+        this.socket.once('close', done);
+      });
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  }
+}

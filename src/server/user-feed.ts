@@ -1,0 +1,61 @@
+/**
+ * What this node knows of one user's queue while that user has devices connected here: the highest
+ * offset it has heard of, a short cache of recent entries with their encoded frames (so a live push
+ * reads nothing from the store and encodes once for all devices), and the user's sessions.
+ */
+import type { DeviceId, Eid, Offset, QueueEntry } from '../core/types.js';
+import { encodeEntryFrame } from './entry-frames.js';
+
+export interface CachedEntry {
+  entry: QueueEntry;
+  frame: Uint8Array | undefined;
+}
+
+/** The part of a session the feed drives. */
+export interface FeedSubscriber {
+  readonly deviceId: DeviceId;
+  /** Push whatever is now available (called after `head` moves). */
+  pump(): void;
+}
+
+export class UserFeed<S extends FeedSubscriber = FeedSubscriber> {
+  head: Offset = 0;
+  readonly sessions = new Map<DeviceId, S>();
+  private readonly recent = new Map<Offset, CachedEntry>();
+
+  constructor(
+    readonly eid: Eid,
+    private readonly recentLimit: number,
+  ) {}
+
+  /** Records new entries (ascending) and wakes the sessions. */
+  add(entries: readonly QueueEntry[]): void {
+    for (const entry of entries) {
+      this.recent.set(entry.offset, { entry, frame: undefined });
+      this.recent.delete(entry.offset - this.recentLimit);
+      if (entry.offset > this.head) this.head = entry.offset;
+    }
+    this.wake();
+  }
+
+  /** A notice from the bus or the store: entries exist up to `head`. */
+  noteHead(head: Offset): void {
+    if (head <= this.head) return;
+    this.head = head;
+    this.wake();
+  }
+
+  cached(offset: Offset): CachedEntry | undefined {
+    return this.recent.get(offset);
+  }
+
+  /** The frame for an entry of this queue, encoded at most once while cached. */
+  frameOf(cached: CachedEntry): Uint8Array {
+    cached.frame ??= encodeEntryFrame(cached.entry);
+    return cached.frame;
+  }
+
+  private wake(): void {
+    for (const session of this.sessions.values()) session.pump();
+  }
+}

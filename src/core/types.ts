@@ -28,7 +28,7 @@ export interface QueueEntry {
   kind: EntryKind;
   /** Decimal of the global sequence (for a message: its signal_id). */
   signalId: string;
-  /** The device that caused the entry; it is never pushed back to that device. */
+  /** The device of the queue's owner that caused the entry ('' if none); never pushed back to it. */
   authorDevice: DeviceId;
   /** When set, only this device may receive the entry. */
   targetDevice: DeviceId;

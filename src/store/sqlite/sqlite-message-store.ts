@@ -9,7 +9,7 @@
  * (WAL readers never block the writer).
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { StoreUnavailableError } from '../../core/errors.js';
@@ -265,7 +265,8 @@ function toAppended(pending: PendingAppend, outcome: AppendOutcome): AppendedMes
     offset,
     kind: EntryKind.Message,
     signalId,
-    authorDevice: item.senderDevice,
+    // The author is a device of the queue's owner: the sender's device only in the sender's queue.
+    authorDevice: eid === item.senderEid ? item.senderDevice : '',
     targetDevice: target,
     body: item.body,
     storedAt: item.storedAt,
@@ -280,9 +281,14 @@ function cursorKey(eid: Eid, device: DeviceId): string {
   return `${eid}\u0000${device}`;
 }
 
-/** Starts the writer worker; under a TypeScript runner (tests) it loads the .ts source through tsx. */
+/**
+ * Starts the writer worker from compiled code. When this module itself runs from the TypeScript
+ * sources (the test suite), the worker still loads the build in dist/ (`npm test` builds first):
+ * Node 20 worker threads cannot load .ts files.
+ */
 function startWriter(path: string): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(`./writer-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  return new Worker(url, { workerData: { path }, execArgv: fromSource ? ['--import', 'tsx'] : [] });
+  const fromSources = import.meta.url.endsWith('.ts');
+  const url = new URL(fromSources ? '../../../dist/store/sqlite/writer-worker.js' : './writer-worker.js', import.meta.url);
+  if (fromSources && !existsSync(url)) throw new Error(`${url.pathname} is missing: run \`npm run build\` first`);
+  return new Worker(url, { workerData: { path } });
 }

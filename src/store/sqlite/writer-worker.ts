@@ -60,7 +60,8 @@ function runBatch(appends: AppendItem[], cursors: CursorWrite[]): AppendOutcome[
       let recipientOffset = 0;
       if (item.recipientEid !== item.senderEid) {
         recipientOffset = head(item.recipientEid) + 1;
-        insertEntry.run(item.recipientEid, recipientOffset, MESSAGE_KIND, item.signalId, item.senderDevice, item.recipientDevice, item.storedAt);
+        // The author device belongs to the sender: in the recipient's queue no device authored it.
+        insertEntry.run(item.recipientEid, recipientOffset, MESSAGE_KIND, item.signalId, '', item.recipientDevice, item.storedAt);
         pendingHeads.set(item.recipientEid, recipientOffset);
       }
       results.push({ duplicate: false, signalId: item.signalId, storedAt: item.storedAt, senderOffset, recipientOffset });

@@ -1,0 +1,100 @@
+/** Starts a real server on 127.0.0.1:0 with a real SQLite file in a temp dir, and connects real clients. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { JwtAuthenticator } from '../../src/auth/jwt-authenticator.js';
+import { TokenIssuer } from '../../src/auth/token-issuer.js';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
+import { BimipClient } from '../../src/client/index.js';
+import { BimipServer, type BimipServerOptions } from '../../src/server/bimip-server.js';
+import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef';
+
+export interface Harness {
+  server: BimipServer;
+  store: SqliteMessageStore;
+  dataDir: string;
+  issuer: TokenIssuer;
+  token(eid: string, device: string, ttlSeconds?: number): Promise<string>;
+  connect(eid: string, device: string): Promise<BimipClient>;
+  /** Stops the server (graceful) and starts a new one on the same data dir. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function tempDir(prefix = 'bimip-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startHarness(overrides: Partial<BimipServerOptions> = {}, dataDir = tempDir()): Promise<Harness> {
+  const issuer = new TokenIssuer(TEST_SECRET);
+  const clients: BimipClient[] = [];
+  const boot = async (): Promise<{ server: BimipServer; store: SqliteMessageStore }> => {
+    const store = await SqliteMessageStore.open({ path: join(dataDir, 'bimip.sqlite') });
+    const server = await BimipServer.start({
+      host: '127.0.0.1',
+      port: 0,
+      store,
+      bus: new MemoryBus(),
+      authenticator: JwtAuthenticator.withSecret(TEST_SECRET),
+      logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+      ...overrides,
+    });
+    return { server, store };
+  };
+  let current = await boot();
+  const harness: Harness = {
+    get server() {
+      return current.server;
+    },
+    get store() {
+      return current.store;
+    },
+    dataDir,
+    issuer,
+    token: (eid, device, ttlSeconds) => issuer.issueAccessToken({ eid, deviceId: device, ttlSeconds }),
+    async connect(eid, device) {
+      const client = await BimipClient.connect({ url: current.server.url, token: await harness.token(eid, device) });
+      clients.push(client);
+      return client;
+    },
+    async restart() {
+      await current.server.stop();
+      current = await boot();
+    },
+    async close() {
+      for (const client of clients) void client.close();
+      await current.server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** Takes `count` entries from the client's stream, failing after `timeoutMs`. */
+export async function takeEntries(client: BimipClient, count: number, timeoutMs = 5000) {
+  const taken = [];
+  const deadline = Date.now() + timeoutMs;
+  while (taken.length < count) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw new Error(`timed out after ${taken.length}/${count} entries`);
+    const next = await Promise.race([
+      client.entries.next(),
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), remaining)),
+    ]);
+    if (next === 'timeout') throw new Error(`timed out after ${taken.length}/${count} entries`);
+    if (next.done) throw new Error(`stream ended after ${taken.length}/${count} entries`);
+    taken.push(next.value);
+  }
+  return taken;
+}
+
+/** Resolves true if no entry arrives within `ms`. */
+export async function noEntryWithin(client: BimipClient, ms: number): Promise<boolean> {
+  if (client.entries.size > 0) return false;
+  return new Promise((resolve) => setTimeout(() => resolve(client.entries.size === 0), ms));
+}
+
+export const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);

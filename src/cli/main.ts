@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
 import { serve } from './serve.js';
 import { printToken } from './token.js';
+import { listenCommand, sendCommand } from './client-commands.js';
 
 function positiveInteger(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
@@ -40,6 +41,30 @@ program
     const env = { ...process.env };
     if (flags.dataDir) env['BIMIP_DATA_DIR'] = flags.dataDir;
     await printToken(loadConfig(env), flags);
+  });
+
+const DEFAULT_URL = 'ws://127.0.0.1:4040/bimip';
+
+program
+  .command('send')
+  .description('send one message with the SDK and print its Ack')
+  .requiredOption('--token <jwt>', 'access token of the sender')
+  .requiredOption('--to <eid>', 'recipient user id')
+  .requiredOption('--text <text>', 'message payload (UTF-8)')
+  .option('--id <id>', 'message id (idempotency key); default a random UUID')
+  .option('--url <url>', 'server WebSocket URL', DEFAULT_URL)
+  .action(async (flags: { token: string; to: string; text: string; id?: string; url: string }) => {
+    process.exitCode = await sendCommand(flags);
+  });
+
+program
+  .command('listen')
+  .description('print incoming entries as JSON lines, committing each')
+  .requiredOption('--token <jwt>', 'access token of the receiving device')
+  .option('--url <url>', 'server WebSocket URL', DEFAULT_URL)
+  .option('--count <n>', 'exit after this many entries', positiveInteger)
+  .action(async (flags: { token: string; url: string; count?: number }) => {
+    process.exitCode = await listenCommand(flags);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -152,23 +152,31 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async getCursor(eid: Eid, device: DeviceId): Promise<Offset | undefined> {
-    const key = cursorKey(eid, device);
-    const pending = this.dirtyCursors.get(key) ?? this.inFlightCursors.get(key);
     const stored = this.cursorStatement.get(eid, device) as number | undefined;
+    const pending = this.pendingCursor(cursorKey(eid, device));
     if (pending === undefined) return stored;
-    return Math.max(pending.cursor, stored ?? 0);
+    return Math.max(pending, stored ?? 0);
   }
 
   async commitCursor(eid: Eid, device: DeviceId, offset: Offset): Promise<void> {
     const key = cursorKey(eid, device);
-    const previous = this.dirtyCursors.get(key);
-    if (previous && previous.cursor >= offset) return;
+    const pending = this.pendingCursor(key);
+    // Forward only: a commit at or below one not yet written (or being written) changes nothing.
+    if (pending !== undefined && pending >= offset) return;
     this.dirtyCursors.set(key, { eid, device, cursor: offset, seenAt: this.now() });
     // Cursor writes ride along with the next append batch; with no sends, a timer forces one.
     this.cursorTimer ??= setTimeout(() => {
       this.cursorTimer = undefined;
       this.scheduleFlush();
     }, this.cursorFlushMs);
+  }
+
+  /** The highest cursor for `key` committed here but not yet known to be on disk. */
+  private pendingCursor(key: string): Offset | undefined {
+    const dirty = this.dirtyCursors.get(key)?.cursor;
+    const inFlight = this.inFlightCursors.get(key)?.cursor;
+    if (dirty === undefined) return inFlight;
+    return inFlight === undefined ? dirty : Math.max(dirty, inFlight);
   }
 
   async ping(): Promise<void> {

@@ -40,7 +40,7 @@ export interface BimipServerOptions {
   idleTimeoutMs?: number;
   /** How often idle and expired connections are looked for (default 1 s). */
   sweepIntervalMs?: number;
-  /** Entries per user kept in memory for live pushes (default 1024). */
+  /** Entries per user kept in memory for live pushes (default 256; older ones are read from the store). */
   recentEntries?: number;
   nodeId?: string;
 }
@@ -63,7 +63,7 @@ export class BimipServer {
   private constructor(private readonly options: BimipServerOptions) {
     this.nodeId = options.nodeId ?? randomUUID();
     this.metrics = options.metrics ?? new ServerMetrics();
-    this.hub = new LocalHub(options.recentEntries ?? 1024);
+    this.hub = new LocalHub(options.recentEntries ?? 256);
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const clock = options.clock ?? systemClock;
     this.ctx = {
@@ -144,7 +144,8 @@ export class BimipServer {
     const replaced = this.hub.register(session);
     replaced?.close(CloseCode.Replaced, 'replaced by a newer connection of this device');
     this.metrics.connections.inc();
-    session.logger.info({}, 'connected');
+    // Root logger with fields: a child logger per idle connection would cost memory (W4).
+    this.options.logger.info({ conn: session.connectionId, eid: session.eid, device: session.deviceId }, 'connected');
     void this.options.bus
       .publish({ kind: 'device-claim', eid: session.eid, device: session.deviceId, nodeId: this.nodeId, connectionId: session.connectionId })
       .catch(() => undefined);
@@ -170,7 +171,7 @@ export class BimipServer {
       onClose: (code) => {
         this.hub.unregister(session);
         this.metrics.connections.dec();
-        session.logger.info({ code }, 'disconnected');
+        this.options.logger.info({ conn: session.connectionId, code }, 'disconnected');
       },
     };
   }

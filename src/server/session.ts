@@ -25,7 +25,7 @@ export class DeviceSession {
   readonly connectionId = randomUUID();
   readonly eid: string;
   readonly deviceId: string;
-  readonly logger: Logger;
+  private childLogger: Logger | undefined;
   lastFrameAt: number;
   readonly rate: RateLimiter;
   readonly abuse: AbuseCounter;
@@ -57,7 +57,12 @@ export class DeviceSession {
     this.lastFrameAt = now;
     this.rate = new RateLimiter(limits.ratePerSecond, limits.rateBurst, now);
     this.abuse = new AbuseCounter(limits.badFrameLimit, limits.badFrameWindowMs);
-    this.logger = ctx.logger.child({ conn: this.connectionId, eid: principal.eid, device: principal.deviceId });
+  }
+
+  /** Log lines of this connection carry its id and identity; created on first use (idle sessions pay nothing). */
+  get logger(): Logger {
+    this.childLogger ??= this.ctx.logger.child({ conn: this.connectionId, eid: this.eid, device: this.deviceId });
+    return this.childLogger;
   }
 
   get inFlight(): number {

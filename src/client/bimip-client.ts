@@ -267,7 +267,10 @@ export class BimipClient {
     const pending = this.pendingSyncs.get(sync.id);
     if (!pending) return;
     this.pendingSyncs.delete(sync.id);
-    pending.resolve({ entries: pending.entries, response: sync });
+    // Live pushes may interleave with the replay: keep each offset once, in order.
+    const byOffset = new Map(pending.entries.map((entry) => [entry.offset, entry]));
+    const entries = [...byOffset.values()].sort((x, y) => x.offset - y.offset);
+    pending.resolve({ entries, response: sync });
   }
 
   private settle<T>(pending: Map<string, Array<(value: T) => void>>, id: string, value: T): void {

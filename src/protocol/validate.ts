@@ -30,12 +30,8 @@ function identityProblem(identity: IdentityInit | null | undefined, limits: Prot
 export function checkMessage(message: Message, limits: ProtocolLimits): FrameError | undefined {
   const id = message.id;
   const route = Route.Message;
-  const problem =
-    idProblem(id, limits, 'id') ??
-    identityProblem(message.to, limits, 'to') ??
-    (message.from && (message.from.eid || message.from.connectionResourceId)
-      ? identityProblem(message.from, limits, 'from')
-      : undefined);
+  // `from` is not checked here: any value other than the session's own identity is a 403 (SPEC §4).
+  const problem = idProblem(id, limits, 'id') ?? identityProblem(message.to, limits, 'to');
   if (problem) return bad(route, id, problem);
   if (message.type !== 0 && message.type !== MessageType.CHAT && message.type !== MessageType.PUSH_NOTIFICATION) {
     return bad(route, id, `type ${message.type} is not 1 (CHAT) or 2 (PUSH_NOTIFICATION)`);

@@ -262,9 +262,9 @@ describe('bad input - invalid messages', () => {
       const ack = await within(client.send({ id, to: receiverEid, from, payload: 'spoof' }), `Ack for ${id}`);
       expect(ack, id).toMatchObject({ id, code: Code.Forbidden, signalId: '', userOffset: 0 });
     }
-    // A from with a device but no eid is malformed as well as not the session's: 400 or 403, never stored.
+    // SPEC §4: any from other than exactly the session's identity is a 403, a device without an eid too.
     const deviceOnly = await within(client.send({ id: 'spoof-device-only', to: receiverEid, from: { connectionResourceId: 'phone' }, payload: 'spoof' }), 'Ack');
-    expect([Code.BadRequest, Code.Forbidden]).toContain(deviceOnly.code);
+    expect(deviceOnly.code).toBe(Code.Forbidden);
     expect(deviceOnly.id).toBe('spoof-device-only');
     expect(await noEntryWithin(receiver, 150)).toBe(true);
     expect(storedCounts(h.dataDir)).toEqual(before);

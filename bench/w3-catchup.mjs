@@ -1,0 +1,136 @@
+/**
+ * W3 catch-up: a receiver device connects once (its cursor is created at the head, 0) and
+ * disconnects; a sender then enqueues 10,000 messages for it (256 in flight, every Ack 200). The
+ * measured time runs from connect start until the 10,000th entry has been received; the client
+ * commits every 256 entries (the server pushes at most 512 uncommitted). Measured twice per run,
+ * on two receivers with their own 10,000 entries:
+ *   - sdk: BimipClient (dist/client), reading `client.entries` as an application would;
+ *   - raw: ws + codec, the same commit policy, no SDK overhead.
+ * Before them, one 1,000-entry catch-up of each kind warms both processes up (not counted).
+ */
+import { BimipClient } from '../dist/client/index.js';
+import { RawClient } from './lib/raw-client.mjs';
+import { scrapeMetrics, startServer } from './lib/server.mjs';
+import { payloadWithTime, token, waitFor } from './lib/util.mjs';
+import { summarizeLog } from './w1-throughput.mjs';
+
+export const W3 = { entries: 10_000, warmupEntries: 1_000, commitEvery: 256, sendInFlight: 256, timeoutMs: 30_000 };
+
+async function enqueue(url, senderEid, receiverEid, count, inFlight) {
+  let acked = 0;
+  let failed = 0;
+  let sent = 0;
+  let sender;
+  const sendNext = () => {
+    if (sent < count) sender.sendMessage(`w3-${receiverEid}-${sent}`, receiverEid, payloadWithTime(sent++));
+  };
+  sender = await RawClient.connect(url, await token(senderEid), {
+    onAck: (ack) => {
+      if (ack.code === 200) acked++;
+      else failed++;
+      sendNext();
+    },
+  });
+  for (let k = 0; k < inFlight; k++) sendNext();
+  await waitFor(() => acked + failed >= count, 60_000, 5);
+  await sender.close();
+  if (acked !== count) throw new Error(`enqueue: ${acked}/${count} acked (${failed} refused)`);
+}
+
+async function catchUpSdk(url, receiverEid, params) {
+  const tok = await token(receiverEid);
+  const start = performance.now();
+  const client = await BimipClient.connect({ url, token: tok });
+  let received = 0;
+  let lastOffset = 0;
+  let markerMs;
+  void client.caughtUp.then(() => (markerMs = performance.now() - start));
+  const deadline = start + params.timeoutMs;
+  const timer = setTimeout(() => client.close(), params.timeoutMs);
+  let firstMs;
+  try {
+    for await (const entry of client.entries) {
+      if (received === 0) firstMs = performance.now() - start;
+      received++;
+      lastOffset = entry.offset;
+      if (received % params.commitEvery === 0) client.commit(lastOffset);
+      if (received >= params.entries || performance.now() > deadline) break;
+    }
+    const ms = performance.now() - start;
+    client.commit(lastOffset);
+    await waitFor(() => markerMs !== undefined, 2000, 5);
+    return { ms, received, firstMs, markerMs, lastOffset };
+  } finally {
+    clearTimeout(timer);
+    await client.close();
+  }
+}
+
+async function catchUpRaw(url, receiverEid, params) {
+  const tok = await token(receiverEid);
+  let received = 0;
+  let lastOffset = 0;
+  let outOfOrder = 0;
+  let firstMs;
+  let doneMs;
+  let markerMs;
+  const start = performance.now();
+  const client = RawClient.create(url, tok, {
+    onMessage: (message) => {
+      if (received === 0) firstMs = performance.now() - start;
+      if (message.userOffset !== lastOffset + 1) outOfOrder++;
+      lastOffset = message.userOffset;
+      received++;
+      if (received % params.commitEvery === 0) client.commit(lastOffset);
+      if (received === params.entries) doneMs = performance.now() - start;
+    },
+    onSync: (sync) => {
+      if (sync.id === '') markerMs = performance.now() - start;
+    },
+  });
+  try {
+    await waitFor(() => doneMs !== undefined || client.closeCode !== undefined, params.timeoutMs, 1);
+    client.commit(lastOffset);
+    await waitFor(() => markerMs !== undefined, 2000, 5);
+    return { ms: doneMs ?? NaN, received, firstMs, markerMs, lastOffset, outOfOrder };
+  } finally {
+    await client.close();
+  }
+}
+
+export async function runW3({ cpuProfDir, params = W3, onServer } = {}) {
+  const server = await startServer({ cpuProfDir });
+  await onServer?.(server); // diagnostics hook (e.g. attach strace to server.pid)
+  try {
+    const results = {};
+    // Warm-up (not counted): one 1,000-entry catch-up per client kind, so neither side runs cold code.
+    const rounds = [
+      ...['sdk', 'raw'].map((mode) => ({ mode, tag: 'warmup', entries: params.warmupEntries })),
+      ...['sdk', 'raw'].map((mode) => ({ mode, tag: 'measured', entries: params.entries })),
+    ];
+    for (const { mode, tag, entries } of rounds) {
+      if (entries <= 0) continue;
+      const p = { ...params, entries };
+      const receiverEid = `w3-${tag}-${mode}-receiver@bench`;
+      // First connect creates the cursor (at head 0); then the device goes away.
+      const first = await BimipClient.connect({ url: server.url, token: await token(receiverEid) });
+      await first.caughtUp;
+      await first.close();
+      await enqueue(server.url, `w3-${tag}-${mode}-sender@bench`, receiverEid, entries, params.sendInFlight);
+      const result = mode === 'sdk' ? await catchUpSdk(server.url, receiverEid, p) : await catchUpRaw(server.url, receiverEid, p);
+      if (tag === 'measured') results[mode] = result;
+    }
+    return {
+      load: 'sdk: BimipClient; raw: ws + codec (both in the bench process), commit every 256',
+      ms: results.sdk.ms,
+      rawMs: results.raw.ms,
+      sdk: results.sdk,
+      raw: results.raw,
+      store: await scrapeMetrics(server.port),
+      serverHealthy: await server.healthy(),
+      serverLog: summarizeLog(server.log),
+    };
+  } finally {
+    await server.stop();
+  }
+}

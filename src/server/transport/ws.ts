@@ -75,6 +75,10 @@ export class WebSocketEdge {
   }
 }
 
+function uncork(transport: WsTransport): void {
+  transport.flush();
+}
+
 function tokenOf(request: IncomingMessage, url: URL): string {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
@@ -82,13 +86,29 @@ function tokenOf(request: IncomingMessage, url: URL): string {
 }
 
 class WsTransport implements Transport {
+  private corked = false;
+
   constructor(
     private readonly ws: WebSocket,
     private readonly socket: Socket,
   ) {}
 
   send(frame: Uint8Array): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame, { binary: true });
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    // Frames sent in the same tick (the Acks of one group commit, a burst of pushes) leave in one
+    // writev instead of one syscall each; the socket is uncorked once the tick's work is done.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.ws.send(frame, { binary: true });
+  }
+
+  /** @internal */
+  flush(): void {
+    this.corked = false;
+    this.socket.uncork();
   }
 
   get bufferedBytes(): number {

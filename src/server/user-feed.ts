@@ -32,8 +32,12 @@ export class UserFeed<S extends FeedSubscriber = FeedSubscriber> {
   add(entries: readonly QueueEntry[]): void {
     for (const entry of entries) {
       this.recent.set(entry.offset, { entry, frame: undefined });
-      this.recent.delete(entry.offset - this.recentLimit);
       if (entry.offset > this.head) this.head = entry.offset;
+    }
+    // Maps iterate in insertion order, so the first keys are the oldest entries cached here.
+    for (const offset of this.recent.keys()) {
+      if (this.recent.size <= this.recentLimit) break;
+      this.recent.delete(offset);
     }
     this.wake();
   }

@@ -1,6 +1,9 @@
 export * from './types.js';
 export * from './errors.js';
 export type * from './message-store.js';
+export type * from './contact-store.js';
+export type * from './presence-store.js';
+export type * from './push-hook.js';
 export type * from './bus.js';
 export type * from './authenticator.js';
 export type * from './transport.js';

@@ -1,4 +1,4 @@
-import type { AppendedMessage, DeviceId, Eid, NewMessage, Offset, QueueEntry, QueueInfo } from './types.js';
+import type { AppendedMessage, DeviceId, Eid, NewMessage, NewReceipt, Offset, QueueEntry, QueueInfo, ReceiptOutcome } from './types.js';
 
 /**
  * The single source of truth: per-user queues of stored entries (SPEC §5).
@@ -17,6 +17,11 @@ import type { AppendedMessage, DeviceId, Eid, NewMessage, Offset, QueueEntry, Qu
  */
 export interface MessageStore {
   appendMessage(message: NewMessage): Promise<AppendedMessage>;
+  /**
+   * SPEC §6 F4: stores a receipt once per (message, status) in the message sender's queue and the
+   * receipt sender's queue (author: its device), durably. DELIVERED after READ is dropped.
+   */
+  appendReceipt(receipt: NewReceipt): Promise<ReceiptOutcome>;
   /** Entries of `eid`'s queue with offset > afterOffset, ascending, at most `limit`. */
   readEntries(eid: Eid, afterOffset: Offset, limit: number): Promise<QueueEntry[]>;
   queueInfo(eid: Eid): Promise<QueueInfo>;

@@ -76,3 +76,57 @@ export interface AppendedMessage {
   /** New entries, one per queue written (empty for a duplicate). */
   entries: QueueEntry[];
 }
+
+/** A receipt (SPEC §6 F4) sent by a device of the message's recipient, already validated. */
+export interface NewReceipt {
+  /** The message's signal_id (global sequence). */
+  messageSignalId: string;
+  /** 2=DELIVERED 3=READ 4=FORWARDED 5=PLAYED */
+  status: number;
+  /** The recipient of the message (who sends the receipt) and the device that sent it. */
+  senderEid: Eid;
+  senderDevice: DeviceId;
+  /** The message's sender, who gets the receipt. */
+  toEid: Eid;
+  /** The stored Signal (without user_offset). */
+  body: Uint8Array;
+}
+
+/** What became of a receipt. */
+export type ReceiptOutcome =
+  | { result: 'stored'; entries: QueueEntry[] }
+  /** Already stored for this (message, status), or DELIVERED after READ: nothing written. */
+  | { result: 'duplicate' | 'superseded' }
+  | { result: 'not-found' }
+  /** The sender of the receipt is not the message's recipient, or `to` is not its sender. */
+  | { result: 'forbidden' };
+
+/** Contact actions (SPEC §4 Contact.action) that change state. */
+export const ContactAction = { SUBSCRIBE: 1, APPROVE: 2, DENY: 3, UNSUBSCRIBE: 4, BLOCK: 5, UNBLOCK: 6, LIST: 7 } as const;
+
+/** A contact action by `actorEid` about `otherEid`, applied atomically with its queue entries (SPEC §6 F7). */
+export interface NewContactAction {
+  action: number;
+  actorEid: Eid;
+  actorDevice: DeviceId;
+  otherEid: Eid;
+  /** The stored Contact event (without user_offset). */
+  body: Uint8Array;
+}
+
+export type ContactOutcome =
+  | { result: 'applied'; entries: QueueEntry[] }
+  /** Nothing to change (already subscribed, already blocked…): no entry written. */
+  | { result: 'unchanged' }
+  /** APPROVE or DENY without a pending SUBSCRIBE from the other user. */
+  | { result: 'not-pending' }
+  /** The other user blocked the actor. */
+  | { result: 'blocked' };
+
+/** ContactEntry.relation (SPEC §4). */
+export const Relation = { SUBSCRIBED: 1, PENDING_OUT: 2, PENDING_IN: 3, BLOCKED: 4 } as const;
+
+export interface ContactRelation {
+  eid: Eid;
+  relation: number;
+}

@@ -43,7 +43,39 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (eid, device)
   ) WITHOUT ROWID;
   `,
+  `
+  -- SPEC §6 F4: receipts need the message's recipient; at most one receipt per (message, status).
+  ALTER TABLE messages ADD COLUMN recipient_eid TEXT NOT NULL DEFAULT '';
+  CREATE TABLE receipts (
+    signal_id INTEGER NOT NULL,
+    status    INTEGER NOT NULL,
+    PRIMARY KEY (signal_id, status)
+  ) WITHOUT ROWID;
+
+  -- SPEC §6 F7: directional subscriptions (state 1 active, 2 pending), blocks, and F6 visibility.
+  CREATE TABLE subscriptions (
+    subscriber TEXT    NOT NULL,
+    target     TEXT    NOT NULL,
+    state      INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (subscriber, target)
+  ) WITHOUT ROWID;
+  CREATE INDEX subscriptions_by_target ON subscriptions (target, subscriber);
+  CREATE TABLE blocks (
+    blocker    TEXT    NOT NULL,
+    blocked    TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (blocker, blocked)
+  ) WITHOUT ROWID;
+  CREATE TABLE user_settings (
+    eid    TEXT    PRIMARY KEY,
+    hidden INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
+
+/** subscriptions.state */
+export const SubscriptionState = { Active: 1, Pending: 2 } as const;
 
 /** Opens the pragmas every connection needs; durability comes from WAL + synchronous=FULL. */
 export function configureConnection(db: Database.Database, role: 'writer' | 'reader'): void {

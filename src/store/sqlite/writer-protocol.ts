@@ -1,6 +1,7 @@
 /** Messages between SqliteMessageStore (main thread) and its writer worker. */
 
-export interface AppendItem {
+export interface MessageOp {
+  type: 'message';
   signalId: number;
   storedAt: number;
   senderEid: string;
@@ -11,14 +12,47 @@ export interface AppendItem {
   body: Uint8Array;
 }
 
-export interface AppendOutcome {
-  duplicate: boolean;
-  signalId: number;
+export interface ReceiptOp {
+  type: 'receipt';
+  messageSignalId: number;
+  status: number;
+  senderEid: string;
+  senderDevice: string;
+  toEid: string;
+  body: Uint8Array;
   storedAt: number;
-  senderOffset: number;
-  /** 0 when the recipient is the sender (one entry) or for a duplicate. */
-  recipientOffset: number;
 }
+
+export interface ContactOp {
+  type: 'contact';
+  action: number;
+  actorEid: string;
+  actorDevice: string;
+  otherEid: string;
+  body: Uint8Array;
+  storedAt: number;
+}
+
+export interface VisibilityOp {
+  type: 'visibility';
+  eid: string;
+  hidden: boolean;
+}
+
+export type WriteOp = MessageOp | ReceiptOp | ContactOp | VisibilityOp;
+
+/** A queue entry the transaction wrote: which queue, which offset, which author device. */
+export interface WrittenEntry {
+  eid: string;
+  offset: number;
+  authorDevice: string;
+}
+
+export type WriteOutcome =
+  | { type: 'message'; duplicate: boolean; signalId: number; storedAt: number; senderOffset: number; recipientOffset: number }
+  | { type: 'receipt'; result: 'stored' | 'duplicate' | 'superseded' | 'not-found' | 'forbidden'; entries: WrittenEntry[] }
+  | { type: 'contact'; result: 'applied' | 'unchanged' | 'not-pending' | 'blocked'; entries: WrittenEntry[] }
+  | { type: 'visibility' };
 
 export interface CursorWrite {
   eid: string;
@@ -28,11 +62,11 @@ export interface CursorWrite {
 }
 
 export type WriterRequest =
-  | { type: 'batch'; id: number; appends: AppendItem[]; cursors: CursorWrite[] }
+  | { type: 'batch'; id: number; ops: WriteOp[]; cursors: CursorWrite[] }
   | { type: 'close'; id: number };
 
 export type WriterResponse =
-  | { type: 'batch'; id: number; outcomes: AppendOutcome[] }
+  | { type: 'batch'; id: number; outcomes: WriteOutcome[] }
   | { type: 'failed'; id: number; error: string }
   | { type: 'closed'; id: number };
 

@@ -1,0 +1,183 @@
+/**
+ * The main-thread side of the SQLite writer worker: queues writes and sends them as group commits.
+ *
+ * While one transaction is being fsynced, new writes queue up and go together in the next one (at
+ * most `maxBatch`), so durability costs one fsync per batch, not per write. With no transaction in
+ * flight a write leaves at the end of the current event-loop turn (setImmediate), so a lone message
+ * waits for nothing but its own fsync. Cursor commits ride along with the next batch; with no
+ * writes, a timer forces one after `cursorFlushMs`.
+ */
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { StoreUnavailableError } from '../../core/errors.js';
+import type { CursorWrite, WriteOp, WriteOutcome, WriterRequest, WriterResponse } from './writer-protocol.js';
+
+export interface GroupCommitOptions {
+  maxBatch: number;
+  cursorFlushMs: number;
+  /** Called after each durable transaction that carried writes, with their number and its duration. */
+  onCommit?: (writes: number, seconds: number) => void;
+}
+
+interface PendingWrite {
+  op: WriteOp;
+  resolve(outcome: WriteOutcome): void;
+  reject(error: Error): void;
+}
+
+export class GroupCommitWriter {
+  private queued: PendingWrite[] = [];
+  private dirtyCursors = new Map<string, CursorWrite>();
+  /** Cursor values in the batch in flight, still visible to readers until it lands. */
+  private inFlightCursors = new Map<string, CursorWrite>();
+  private inFlight: { id: number; writes: PendingWrite[]; startedAt: bigint } | undefined;
+  private flushScheduled = false;
+  private cursorTimer: NodeJS.Timeout | undefined;
+  private requestId = 0;
+  private failure: Error | undefined;
+  private closing: { id: number; resolve(): void } | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly options: GroupCommitOptions,
+  ) {
+    worker.on('message', (response: WriterResponse) => this.onResponse(response));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => this.fail(new Error(`SQLite writer exited with code ${code}`)));
+  }
+
+  static async start(path: string, options: GroupCommitOptions): Promise<GroupCommitWriter> {
+    const worker = startWorker(path);
+    await new Promise<void>((resolve, reject) => {
+      worker.once('online', resolve);
+      worker.once('error', reject);
+    });
+    return new GroupCommitWriter(worker, options);
+  }
+
+  /** Why writes are refused, if they are. */
+  get unavailable(): StoreUnavailableError | undefined {
+    if (this.failure) return new StoreUnavailableError('message store is unavailable', { cause: this.failure });
+    if (this.closing) return new StoreUnavailableError('message store is closing');
+    return undefined;
+  }
+
+  /** Queues one write; resolves with its outcome once its transaction is durable. */
+  write(op: WriteOp): Promise<WriteOutcome> {
+    const refused = this.unavailable;
+    if (refused) return Promise.reject(refused);
+    return new Promise((resolve, reject) => {
+      this.queued.push({ op, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Records a cursor commit (forward only); persisted with the next transaction. */
+  commitCursor(key: string, cursor: CursorWrite): void {
+    const pending = this.pendingCursor(key);
+    if (pending !== undefined && pending >= cursor.cursor) return;
+    this.dirtyCursors.set(key, cursor);
+    this.cursorTimer ??= setTimeout(() => {
+      this.cursorTimer = undefined;
+      this.scheduleFlush();
+    }, this.options.cursorFlushMs);
+  }
+
+  /** The highest cursor for `key` committed but not yet known to be on disk. */
+  pendingCursor(key: string): number | undefined {
+    const dirty = this.dirtyCursors.get(key)?.cursor;
+    const inFlight = this.inFlightCursors.get(key)?.cursor;
+    if (dirty === undefined) return inFlight;
+    return inFlight === undefined ? dirty : Math.max(dirty, inFlight);
+  }
+
+  /** Writes everything queued (writes and cursors), then stops the worker. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    clearTimeout(this.cursorTimer);
+    while (!this.failure && (this.inFlight || this.queued.length > 0 || this.dirtyCursors.size > 0)) {
+      if (!this.inFlight) this.flush();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await new Promise<void>((resolve) => {
+      this.closing = { id: ++this.requestId, resolve };
+      if (this.failure) return resolve();
+      this.post({ type: 'close', id: this.closing.id });
+    });
+    await this.worker.terminate();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inFlight) return;
+    this.flushScheduled = true;
+    // setImmediate: every frame read in this turn joins the same transaction.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.inFlight || this.failure) return;
+    if (this.queued.length === 0 && this.dirtyCursors.size === 0) return;
+    const writes = this.queued.splice(0, this.options.maxBatch);
+    this.inFlightCursors = this.dirtyCursors;
+    this.dirtyCursors = new Map();
+    clearTimeout(this.cursorTimer);
+    this.cursorTimer = undefined;
+    const id = ++this.requestId;
+    this.inFlight = { id, writes, startedAt: process.hrtime.bigint() };
+    this.post({ type: 'batch', id, ops: writes.map((write) => write.op), cursors: [...this.inFlightCursors.values()] });
+  }
+
+  private post(request: WriterRequest): void {
+    this.worker.postMessage(request);
+  }
+
+  private onResponse(response: WriterResponse): void {
+    if (response.type === 'closed') {
+      this.closing?.resolve();
+      return;
+    }
+    const batch = this.inFlight;
+    if (!batch || batch.id !== response.id) return;
+    this.inFlight = undefined;
+    this.inFlightCursors = new Map();
+    if (response.type === 'failed') {
+      const error = new StoreUnavailableError(`commit failed: ${response.error}`);
+      for (const write of batch.writes) write.reject(error);
+    } else {
+      if (batch.writes.length > 0) this.options.onCommit?.(batch.writes.length, Number(process.hrtime.bigint() - batch.startedAt) / 1e9);
+      response.outcomes.forEach((outcome, index) => batch.writes[index]!.resolve(outcome));
+    }
+    if (this.queued.length > 0) this.flush();
+    else if (this.dirtyCursors.size > 0) {
+      this.cursorTimer ??= setTimeout(() => {
+        this.cursorTimer = undefined;
+        this.scheduleFlush();
+      }, this.options.cursorFlushMs);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure || this.closing) return;
+    this.failure = error;
+    const unavailable = new StoreUnavailableError('message store is unavailable', { cause: error });
+    for (const write of this.inFlight?.writes ?? []) write.reject(unavailable);
+    for (const write of this.queued) write.reject(unavailable);
+    this.inFlight = undefined;
+    this.queued = [];
+  }
+}
+
+/**
+ * Starts the writer worker from compiled code. When this module itself runs from the TypeScript
+ * sources (the test suite), the worker still loads the build in dist/ (`npm test` builds first):
+ * Node 20 worker threads cannot load .ts files.
+ */
+function startWorker(path: string): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  const url = new URL(fromSources ? '../../../dist/store/sqlite/writer-worker.js' : './writer-worker.js', import.meta.url);
+  if (fromSources && !existsSync(url)) throw new Error(`${url.pathname} is missing: run \`npm run build\` first`);
+  return new Worker(url, { workerData: { path } });
+}

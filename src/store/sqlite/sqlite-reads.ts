@@ -1,0 +1,124 @@
+/** The read-only queries of the SQLite store, on a read-only connection of the main thread. */
+import type Database from 'better-sqlite3';
+import { EntryKind, Relation, type ContactRelation, type DeviceId, type Eid, type Offset, type QueueEntry, type QueueInfo } from '../../core/types.js';
+import { SubscriptionState } from './schema.js';
+
+interface EntryRow {
+  user_offset: number;
+  kind: number;
+  signal_id: number;
+  author_device: string;
+  target_device: string;
+  stored_at: number;
+  body: Uint8Array;
+}
+
+export class SqliteReads {
+  private readonly instanceId: string;
+  private readonly statements;
+
+  constructor(private readonly db: Database.Database) {
+    this.instanceId = db.prepare("SELECT value FROM meta WHERE key = 'instance_id'").pluck().get() as string;
+    this.statements = {
+      entries: db.prepare(
+        `SELECT e.user_offset, e.kind, e.signal_id, e.author_device, e.target_device, e.stored_at,
+                coalesce(e.body, m.body) AS body
+         FROM entries e LEFT JOIN messages m ON e.kind = ${EntryKind.Message} AND m.signal_id = e.signal_id
+         WHERE e.eid = ? AND e.user_offset > ? ORDER BY e.user_offset LIMIT ?`,
+      ),
+      head: db.prepare('SELECT max(user_offset) FROM entries WHERE eid = ?').pluck(),
+      first: db.prepare('SELECT min(user_offset) FROM entries WHERE eid = ?').pluck(),
+      cursor: db.prepare('SELECT cursor FROM cursors WHERE eid = ? AND device = ?').pluck(),
+      subscribersOf: db.prepare(`SELECT subscriber FROM subscriptions WHERE target = ? AND state = ${SubscriptionState.Active}`).pluck(),
+      subscriptionsOf: db.prepare(`SELECT target FROM subscriptions WHERE subscriber = ? AND state = ${SubscriptionState.Active}`).pluck(),
+      subscription: db.prepare('SELECT state FROM subscriptions WHERE subscriber = ? AND target = ?').pluck(),
+      outgoing: db.prepare('SELECT target AS eid, state FROM subscriptions WHERE subscriber = ?'),
+      incoming: db.prepare('SELECT subscriber AS eid, state FROM subscriptions WHERE target = ?'),
+      blockedBy: db.prepare('SELECT blocked FROM blocks WHERE blocker = ?').pluck(),
+      allBlocks: db.prepare('SELECT blocker, blocked FROM blocks').raw(),
+      hidden: db.prepare('SELECT hidden FROM user_settings WHERE eid = ?').pluck(),
+      maxSignalId: db.prepare('SELECT max(signal_id) FROM messages').pluck(),
+    };
+  }
+
+  entries(eid: Eid, afterOffset: Offset, limit: number): QueueEntry[] {
+    const rows = this.statements.entries.all(eid, afterOffset, limit) as EntryRow[];
+    return rows.map((row) => ({
+      eid,
+      offset: row.user_offset,
+      kind: row.kind as EntryKind,
+      signalId: String(row.signal_id),
+      authorDevice: row.author_device,
+      targetDevice: row.target_device,
+      body: row.body,
+      storedAt: row.stored_at,
+    }));
+  }
+
+  queueInfo(eid: Eid): QueueInfo {
+    const head = (this.statements.head.get(eid) as number | null) ?? 0;
+    const first = (this.statements.first.get(eid) as number | null) ?? head + 1;
+    return { head, first, epoch: this.instanceId };
+  }
+
+  cursor(eid: Eid, device: DeviceId): Offset | undefined {
+    return this.statements.cursor.get(eid, device) as number | undefined;
+  }
+
+  subscribersOf(eid: Eid): Eid[] {
+    return this.statements.subscribersOf.all(eid) as Eid[];
+  }
+
+  subscriptionsOf(eid: Eid): Eid[] {
+    return this.statements.subscriptionsOf.all(eid) as Eid[];
+  }
+
+  isSubscribed(subscriber: Eid, target: Eid): boolean {
+    return this.statements.subscription.get(subscriber, target) === SubscriptionState.Active;
+  }
+
+  /** Each other user once, with the strongest relation: blocked, subscribed, pending out, pending in. */
+  contacts(eid: Eid): ContactRelation[] {
+    const relations = new Map<Eid, number>();
+    const consider = (other: Eid, relation: number): void => {
+      const current = relations.get(other);
+      if (current === undefined || RANK[relation]! < RANK[current]!) relations.set(other, relation);
+    };
+    for (const row of this.statements.incoming.all(eid) as Array<{ eid: Eid; state: number }>) {
+      consider(row.eid, row.state === SubscriptionState.Active ? Relation.SUBSCRIBED : Relation.PENDING_IN);
+    }
+    for (const row of this.statements.outgoing.all(eid) as Array<{ eid: Eid; state: number }>) {
+      consider(row.eid, row.state === SubscriptionState.Active ? Relation.SUBSCRIBED : Relation.PENDING_OUT);
+    }
+    for (const blocked of this.statements.blockedBy.all(eid) as Eid[]) consider(blocked, Relation.BLOCKED);
+    return [...relations].map(([other, relation]) => ({ eid: other, relation })).sort((a, b) => a.eid.localeCompare(b.eid));
+  }
+
+  allBlocks(): Array<[Eid, Eid]> {
+    return this.statements.allBlocks.all() as Array<[Eid, Eid]>;
+  }
+
+  isHidden(eid: Eid): boolean {
+    return this.statements.hidden.get(eid) === 1;
+  }
+
+  maxSignalId(): number {
+    return (this.statements.maxSignalId.get() as number | null) ?? 0;
+  }
+
+  ping(): void {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Lower is stronger. */
+const RANK: Record<number, number> = {
+  [Relation.BLOCKED]: 0,
+  [Relation.SUBSCRIBED]: 1,
+  [Relation.PENDING_OUT]: 2,
+  [Relation.PENDING_IN]: 3,
+};

@@ -1,0 +1,179 @@
+/**
+ * The writes of one transaction, run by the writer worker. Each op checks what it must inside the
+ * transaction (idempotency, receipt rules, contact state) so check and write are atomic.
+ */
+import type Database from 'better-sqlite3';
+import { ContactAction, EntryKind } from '../../core/types.js';
+import { SubscriptionState } from './schema.js';
+import type { ContactOp, MessageOp, ReceiptOp, VisibilityOp, WriteOutcome, WrittenEntry } from './writer-protocol.js';
+
+const READ = 3;
+const DELIVERED = 2;
+
+export class WriterOps {
+  private readonly statements;
+  /** Committed queue heads; a transaction works on `pendingHeads` until it commits. */
+  private readonly heads = new Map<string, number>();
+  private pendingHeads = new Map<string, number>();
+
+  constructor(db: Database.Database) {
+    this.statements = {
+      insertMessage: db.prepare(
+        `INSERT INTO messages (signal_id, sender_eid, client_id, sender_offset, body, stored_at, recipient_eid)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_eid, client_id) DO NOTHING`,
+      ),
+      findMessage: db.prepare('SELECT signal_id, sender_offset, stored_at FROM messages WHERE sender_eid = ? AND client_id = ?'),
+      messageParties: db.prepare('SELECT sender_eid, recipient_eid FROM messages WHERE signal_id = ?'),
+      insertEntry: db.prepare(
+        `INSERT INTO entries (eid, user_offset, kind, signal_id, author_device, target_device, body, stored_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      headOf: db.prepare('SELECT max(user_offset) FROM entries WHERE eid = ?').pluck(),
+      insertReceipt: db.prepare('INSERT INTO receipts (signal_id, status) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      hasReceipt: db.prepare('SELECT 1 FROM receipts WHERE signal_id = ? AND status = ?').pluck(),
+      subscription: db.prepare('SELECT state FROM subscriptions WHERE subscriber = ? AND target = ?').pluck(),
+      upsertSubscription: db.prepare(
+        `INSERT INTO subscriptions (subscriber, target, state, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (subscriber, target) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+      ),
+      deleteSubscription: db.prepare('DELETE FROM subscriptions WHERE subscriber = ? AND target = ?'),
+      isBlocked: db.prepare('SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?').pluck(),
+      insertBlock: db.prepare('INSERT INTO blocks (blocker, blocked, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      deleteBlock: db.prepare('DELETE FROM blocks WHERE blocker = ? AND blocked = ?'),
+      upsertHidden: db.prepare(
+        'INSERT INTO user_settings (eid, hidden) VALUES (?, ?) ON CONFLICT (eid) DO UPDATE SET hidden = excluded.hidden',
+      ),
+    };
+  }
+
+  beginTransaction(): void {
+    this.pendingHeads = new Map();
+  }
+
+  /** The transaction committed: its heads become the committed ones. */
+  commitTransaction(): void {
+    for (const [eid, head] of this.pendingHeads) this.heads.set(eid, head);
+    this.pendingHeads = new Map();
+  }
+
+  run(op: MessageOp | ReceiptOp | ContactOp | VisibilityOp): WriteOutcome {
+    switch (op.type) {
+      case 'message':
+        return this.message(op);
+      case 'receipt':
+        return this.receipt(op);
+      case 'contact':
+        return this.contact(op);
+      case 'visibility':
+        this.statements.upsertHidden.run(op.eid, op.hidden ? 1 : 0);
+        return { type: 'visibility' };
+    }
+  }
+
+  private head(eid: string): number {
+    let value = this.pendingHeads.get(eid) ?? this.heads.get(eid);
+    if (value === undefined) {
+      value = (this.statements.headOf.get(eid) as number | null) ?? 0;
+      this.heads.set(eid, value);
+    }
+    return value;
+  }
+
+  /** Appends one entry at the next offset of `eid`'s queue. */
+  private append(eid: string, kind: number, signalId: number, author: string, target: string, body: Uint8Array | null, storedAt: number): number {
+    const offset = this.head(eid) + 1;
+    this.statements.insertEntry.run(eid, offset, kind, signalId, author, target, body, storedAt);
+    this.pendingHeads.set(eid, offset);
+    return offset;
+  }
+
+  private message(op: MessageOp): WriteOutcome {
+    const s = this.statements;
+    const senderOffset = this.head(op.senderEid) + 1;
+    const inserted =
+      s.insertMessage.run(op.signalId, op.senderEid, op.clientId, senderOffset, op.body, op.storedAt, op.recipientEid).changes === 1;
+    if (!inserted) {
+      const original = s.findMessage.get(op.senderEid, op.clientId) as { signal_id: number; sender_offset: number; stored_at: number };
+      return { type: 'message', duplicate: true, signalId: original.signal_id, storedAt: original.stored_at, senderOffset: original.sender_offset, recipientOffset: 0 };
+    }
+    const selfMessage = op.recipientEid === op.senderEid;
+    // A note to oneself has one entry; its target is the recipient device, if any.
+    this.append(op.senderEid, EntryKind.Message, op.signalId, op.senderDevice, selfMessage ? op.recipientDevice : '', null, op.storedAt);
+    // The author device belongs to the sender: in the recipient's queue no device authored it.
+    const recipientOffset = selfMessage
+      ? 0
+      : this.append(op.recipientEid, EntryKind.Message, op.signalId, '', op.recipientDevice, null, op.storedAt);
+    return { type: 'message', duplicate: false, signalId: op.signalId, storedAt: op.storedAt, senderOffset, recipientOffset };
+  }
+
+  private receipt(op: ReceiptOp): WriteOutcome {
+    const s = this.statements;
+    const parties = s.messageParties.get(op.messageSignalId) as { sender_eid: string; recipient_eid: string } | undefined;
+    if (!parties) return { type: 'receipt', result: 'not-found', entries: [] };
+    if (parties.recipient_eid !== op.senderEid || parties.sender_eid !== op.toEid) return { type: 'receipt', result: 'forbidden', entries: [] };
+    if (op.status === DELIVERED && s.hasReceipt.get(op.messageSignalId, READ)) return { type: 'receipt', result: 'superseded', entries: [] };
+    if (s.insertReceipt.run(op.messageSignalId, op.status).changes === 0) return { type: 'receipt', result: 'duplicate', entries: [] };
+    const entries: WrittenEntry[] = [
+      { eid: op.toEid, offset: this.append(op.toEid, EntryKind.Signal, op.messageSignalId, '', '', op.body, op.storedAt), authorDevice: '' },
+    ];
+    if (op.senderEid !== op.toEid) {
+      const offset = this.append(op.senderEid, EntryKind.Signal, op.messageSignalId, op.senderDevice, '', op.body, op.storedAt);
+      entries.push({ eid: op.senderEid, offset, authorDevice: op.senderDevice });
+    }
+    return { type: 'receipt', result: 'stored', entries };
+  }
+
+  private contact(op: ContactOp): WriteOutcome {
+    const s = this.statements;
+    const { actorEid: actor, otherEid: other, storedAt } = op;
+    const outcome = (result: 'unchanged' | 'not-pending' | 'blocked'): WriteOutcome => ({ type: 'contact', result, entries: [] });
+    // Which queues get the event: the actor's (other devices stay in sync) and, unless it is a
+    // block or unblock (never shown to the blocked user), the other user's.
+    let notifyOther = true;
+    switch (op.action) {
+      case ContactAction.SUBSCRIBE: {
+        if (s.isBlocked.get(other, actor)) return outcome('blocked');
+        if (s.subscription.get(actor, other) !== undefined) return outcome('unchanged');
+        s.upsertSubscription.run(actor, other, SubscriptionState.Pending, storedAt);
+        break;
+      }
+      case ContactAction.APPROVE: {
+        if (s.subscription.get(other, actor) !== SubscriptionState.Pending) return outcome('not-pending');
+        s.upsertSubscription.run(other, actor, SubscriptionState.Active, storedAt);
+        s.upsertSubscription.run(actor, other, SubscriptionState.Active, storedAt);
+        break;
+      }
+      case ContactAction.DENY: {
+        if (s.subscription.get(other, actor) !== SubscriptionState.Pending) return outcome('not-pending');
+        s.deleteSubscription.run(other, actor);
+        break;
+      }
+      case ContactAction.UNSUBSCRIBE: {
+        const removed = s.deleteSubscription.run(actor, other).changes + s.deleteSubscription.run(other, actor).changes;
+        if (removed === 0) return outcome('unchanged');
+        break;
+      }
+      case ContactAction.BLOCK: {
+        if (s.insertBlock.run(actor, other, storedAt).changes === 0) return outcome('unchanged');
+        s.deleteSubscription.run(actor, other);
+        s.deleteSubscription.run(other, actor);
+        notifyOther = false;
+        break;
+      }
+      case ContactAction.UNBLOCK: {
+        if (s.deleteBlock.run(actor, other).changes === 0) return outcome('unchanged');
+        notifyOther = false;
+        break;
+      }
+      default:
+        throw new Error(`contact action ${op.action} does not change state`);
+    }
+    const entries: WrittenEntry[] = [
+      { eid: actor, offset: this.append(actor, EntryKind.Contact, 0, op.actorDevice, '', op.body, storedAt), authorDevice: op.actorDevice },
+    ];
+    if (notifyOther && other !== actor) {
+      entries.push({ eid: other, offset: this.append(other, EntryKind.Contact, 0, '', '', op.body, storedAt), authorDevice: '' });
+    }
+    return { type: 'contact', result: 'applied', entries };
+  }
+}

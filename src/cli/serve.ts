@@ -37,6 +37,7 @@ export async function serve(config: Config): Promise<BimipServer> {
     host: config.host,
     port: config.port,
     store,
+    contacts: store,
     bus: new MemoryBus(),
     authenticator,
     logger,

@@ -80,3 +80,7 @@ export const Status = {
 export const MessageType = { CHAT: 1, PUSH_NOTIFICATION: 2 } as const;
 export const SyncType = { REQUEST: 1, RESPONSE: 2, ERROR: 3 } as const;
 export const PingType = { PING: 1, PONG: 2, ERROR: 3 } as const;
+export const AwarenessStatus = { ONLINE: 1, OFFLINE: 2, AWAY: 3, BUSY: 4, DND: 5 } as const;
+export const RequestType = { REQUEST: 1, RESPONSE: 2, ERROR: 3 } as const;
+export const VisibilityType = { ENABLED: 1, DISABLED: 2, ERROR: 3 } as const;
+export const LocationSharing = { ENABLED: 1, DISABLED: 2 } as const;

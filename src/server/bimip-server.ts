@@ -21,6 +21,11 @@ import { createHttpHandler } from './http.js';
 import { ServerMetrics } from './metrics.js';
 import { DeviceSession, type SessionLimits } from './session.js';
 import { WebSocketEdge, type ConnectionEvents } from './transport/ws.js';
+import { PresenceService } from './presence-service.js';
+import { MemoryPresenceStore } from '../presence/memory/memory-presence-store.js';
+import type { ContactStore } from '../core/contact-store.js';
+import type { PresenceStore } from '../core/presence-store.js';
+import { noPushHook, type PushHook } from '../core/push-hook.js';
 
 export interface BimipServerOptions {
   host?: string;
@@ -28,6 +33,14 @@ export interface BimipServerOptions {
   port?: number;
   path?: string;
   store: MessageStore;
+  /** Contacts, blocks and visibility (the SQLite store implements both ports). */
+  contacts: ContactStore;
+  /** Who is online and awareness state (default: in memory). */
+  presence?: PresenceStore;
+  /** Where push notices go (default: dropped; issue #4 adds the webhook). */
+  pushHook?: PushHook;
+  /** OFFLINE is announced this long after a user's last device leaves (default 5 s). */
+  offlineGraceMs?: number;
   bus: Bus;
   authenticator: Authenticator;
   logger: Logger;
@@ -49,6 +62,7 @@ export class BimipServer {
   readonly nodeId: string;
   readonly metrics: ServerMetrics;
   readonly hub: LocalHub;
+  private readonly presence: PresenceService;
   private readonly http: Server;
   private readonly edge: WebSocketEdge;
   private readonly ctx: ServerContext;
@@ -66,8 +80,20 @@ export class BimipServer {
     this.hub = new LocalHub(options.recentEntries ?? 256);
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const clock = options.clock ?? systemClock;
+    this.presence = new PresenceService({
+      presence: options.presence ?? new MemoryPresenceStore(),
+      contacts: options.contacts,
+      hub: this.hub,
+      clock,
+      logger: options.logger,
+      offlineGraceMs: options.offlineGraceMs,
+    });
     this.ctx = {
       store: options.store,
+      contacts: options.contacts,
+      presence: this.presence,
+      hub: this.hub,
+      pushHook: options.pushHook ?? noPushHook,
       metrics: this.metrics,
       logger: options.logger,
       clock,
@@ -129,6 +155,7 @@ export class BimipServer {
     this.draining = true;
     this.edge.stopAccepting();
     this.sweeper.cancel();
+    this.presence.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     await this.dispatcher.whenIdle();
     for (const session of this.hub.sessions()) session.close(CloseCode.GoingAway, 'server shutting down');
@@ -158,6 +185,7 @@ export class BimipServer {
         const waiting = early ?? [];
         early = undefined;
         for (const [data, isBinary] of waiting) this.onFrame(session, data, isBinary);
+        return this.presence.connected(session);
       })
       .catch((err: unknown) => {
         session.logger.error({ err }, 'session start failed');
@@ -169,7 +197,10 @@ export class BimipServer {
         else this.onFrame(session, data, isBinary);
       },
       onClose: (code) => {
-        this.hub.unregister(session);
+        // A replaced connection leaves presence alone: the device is still online on the new one.
+        if (this.hub.unregister(session)) {
+          void this.presence.disconnected(session.eid, session.deviceId).catch((err: unknown) => this.options.logger.warn({ err }, 'presence update failed'));
+        }
         this.metrics.connections.dec();
         this.options.logger.info({ conn: session.connectionId, code }, 'disconnected');
       },

@@ -1,10 +1,14 @@
 /** Everything a session and the route handlers need from the node, injected once. */
 import type { Clock } from '../core/clock.js';
+import type { ContactStore } from '../core/contact-store.js';
+import type { PushHook } from '../core/push-hook.js';
 import type { Logger } from '../core/logger.js';
 import type { MessageStore } from '../core/message-store.js';
 import type { QueueEntry } from '../core/types.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
+import type { LocalHub } from './hub.js';
 import type { ServerMetrics } from './metrics.js';
+import type { PresenceService } from './presence-service.js';
 
 export interface DeliverySettings {
   /** Most pushed-but-uncommitted entries per device (SPEC §6 F2; default 512). */
@@ -17,6 +21,10 @@ export interface DeliverySettings {
 
 export interface ServerContext {
   store: MessageStore;
+  contacts: ContactStore;
+  presence: PresenceService;
+  hub: LocalHub;
+  pushHook: PushHook;
   metrics: ServerMetrics;
   logger: Logger;
   clock: Clock;

@@ -37,12 +37,14 @@ export class LocalHub {
     return previous;
   }
 
-  unregister(session: DeviceSession): void {
+  /** Removes the session; false when a newer connection of the device had already replaced it. */
+  unregister(session: DeviceSession): boolean {
     const feed = this.feeds.get(session.eid);
-    if (!feed || feed.sessions.get(session.deviceId) !== session) return;
+    if (!feed || feed.sessions.get(session.deviceId) !== session) return false;
     feed.sessions.delete(session.deviceId);
     this.count--;
     if (feed.sessions.size === 0) this.feeds.delete(session.eid);
+    return true;
   }
 
   session(eid: Eid, device: DeviceId): DeviceSession | undefined {

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.js';
 import type { Transport } from '../core/transport.js';
 import { deliverable, type Offset, type Principal, type QueueEntry, type QueueInfo } from '../core/types.js';
-import { Code, ROUTE_BY_FIELD, Route, SyncType, encodeFrame, type Frame } from '../protocol/index.js';
+import { Code, ROUTE_BY_FIELD, SyncType, encodeFrame, type Frame } from '../protocol/index.js';
 import type { ServerContext } from './context.js';
 import { AbuseCounter, RateLimiter } from './rate-limiter.js';
 import type { UserFeed } from './user-feed.js';
-import { encodeEntryFrame } from './entry-frames.js';
+import { ROUTE_OF_KIND, encodeEntryFrame } from './entry-frames.js';
 
 export interface SessionLimits {
   ratePerSecond: number;
@@ -183,7 +183,7 @@ export class DeviceSession {
   /** Pushes the entry if it is deliverable to this device; either way it is now behind us. */
   private offer(entry: QueueEntry, frame: () => Uint8Array): void {
     if (deliverable(entry, this.deviceId)) {
-      this.sendEncoded(frame(), Route.Message);
+      this.sendEncoded(frame(), ROUTE_OF_KIND[entry.kind]);
       this.unacked.push(entry.offset);
       this.ctx.metrics.deliveryLag.observe(Math.max(0, this.ctx.clock.now() - entry.storedAt) / 1000);
     }

@@ -10,6 +10,10 @@ import { handleMessage, sendAck } from './message.js';
 import { handleOffsetCommit } from './offset-commit.js';
 import { handlePingPong } from './ping-pong.js';
 import { handleSync } from './sync.js';
+import { handleSignal } from './signal.js';
+import { handleContact } from './contact.js';
+import { handleAwareness } from './awareness.js';
+import { handleAwarenessVisibility } from './awareness-visibility.js';
 
 type Handler = (session: DeviceSession, frame: Frame, ctx: ServerContext) => void | Promise<void>;
 
@@ -18,6 +22,10 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [Route.OffsetCommit]: (session, frame, ctx) => handleOffsetCommit(session, frame.value as never, ctx),
   [Route.Sync]: (session, frame, ctx) => handleSync(session, frame.value as never, ctx),
   [Route.PingPong]: (session, frame, ctx) => handlePingPong(session, frame.value as never, ctx),
+  [Route.Signal]: (session, frame, ctx) => handleSignal(session, frame.value as never, ctx),
+  [Route.Contact]: (session, frame, ctx) => handleContact(session, frame.value as never, ctx),
+  [Route.Awareness]: (session, frame, ctx) => handleAwareness(session, frame.value as never, ctx),
+  [Route.AwarenessVisibility]: (session, frame, ctx) => handleAwarenessVisibility(session, frame.value as never, ctx),
 };
 
 /** Routes only the server sends (SPEC §3: server → client). */

@@ -20,6 +20,10 @@ export async function handleMessage(session: DeviceSession, message: Message, ct
   }
   const to = message.to!;
   try {
+    // SPEC §6 F7: a blocked sender's messages are refused; nothing is stored or delivered.
+    if (await ctx.contacts.isBlocked(to.eid!, session.eid)) {
+      return sendAck(session, ctx, message.id, Code.Forbidden, 'the recipient does not accept messages from you');
+    }
     const appended = await ctx.store.appendMessage({
       senderEid: session.eid,
       senderDevice: session.deviceId,

@@ -4,7 +4,7 @@
  */
 import { MAX_SYNC_LIMIT, Route, SyncType, checkSyncRequest, type Sync } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
-import { encodeEntryFrame } from '../entry-frames.js';
+import { ROUTE_OF_KIND, encodeEntryFrame } from '../entry-frames.js';
 import type { DeviceSession } from '../session.js';
 
 const DEFAULT_SYNC_LIMIT = 100;
@@ -23,7 +23,7 @@ export async function handleSync(session: DeviceSession, sync: Sync, ctx: Server
       after = entry.offset;
       // Replay shows the device its own entries too; only other devices' targeted ones stay hidden.
       if (entry.targetDevice !== '' && entry.targetDevice !== session.deviceId) continue;
-      session.sendEncoded(encodeEntryFrame(entry), Route.Message);
+      session.sendEncoded(encodeEntryFrame(entry), ROUTE_OF_KIND[entry.kind]);
       sent++;
     }
   }

@@ -1,0 +1,169 @@
+/**
+ * PresenceService (SPEC §6 F6) with a fake clock: the 5 s grace period, ttl expiry and stale drop
+ * are checked to the millisecond without sleeping. Real SQLite ContactStore, fake transports.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ContactAction } from '../../src/core/types.js';
+import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
+import { DEFAULT_LIMITS, pb, type Awareness } from '../../src/protocol/index.js';
+import type { ServerContext } from '../../src/server/context.js';
+import { LocalHub } from '../../src/server/hub.js';
+import { ServerMetrics } from '../../src/server/metrics.js';
+import { PresenceService } from '../../src/server/presence-service.js';
+import { DeviceSession } from '../../src/server/session.js';
+import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
+import { FakeClock, settle } from '../helpers/fake-clock.js';
+import { FakeTransport } from '../helpers/fake-transport.js';
+
+const A = 'a@example.com';
+const B = 'b@example.com';
+const GRACE = 5000;
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function rig() {
+  const dir = mkdtempSync(join(tmpdir(), 'bimip-presence-'));
+  const clock = new FakeClock();
+  const store = await SqliteMessageStore.open({ path: join(dir, 'bimip.sqlite'), now: () => clock.now() });
+  cleanups.push(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const hub = new LocalHub(16);
+  const logger = pino({ level: 'silent' });
+  const service = new PresenceService({ presence: new MemoryPresenceStore(), contacts: store, hub, clock, logger, offlineGraceMs: GRACE });
+  const ctx = {
+    store,
+    contacts: store,
+    presence: service,
+    hub,
+    pushHook: { notify: () => undefined },
+    metrics: new ServerMetrics({ defaultMetrics: false }),
+    logger,
+    clock,
+    limits: DEFAULT_LIMITS,
+    delivery: { window: 512, sendBufferBytes: 1 << 20, readBatch: 256 },
+    publishEntries: () => undefined,
+  } satisfies ServerContext;
+  const limits = { ratePerSecond: 0, rateBurst: 0, badFrameLimit: 20, badFrameWindowMs: 10_000 };
+
+  const connect = async (eid: string, device: string) => {
+    const transport = new FakeTransport();
+    const session = new DeviceSession({ eid, deviceId: device, expiresAt: Number.MAX_SAFE_INTEGER, jti: device }, transport, hub.feedFor(eid), ctx, limits);
+    hub.register(session);
+    await service.connected(session);
+    return { session, transport };
+  };
+  const disconnect = async (session: DeviceSession) => {
+    hub.unregister(session);
+    await service.disconnected(session.eid, session.deviceId);
+  };
+  /** a subscribes to b and b approves: both see each other. */
+  const befriend = async (a: string, b: string) => {
+    const body = pb.Contact.encode({ action: 1 }).finish();
+    await store.applyContactAction({ action: ContactAction.SUBSCRIBE, actorEid: a, actorDevice: 'x', otherEid: b, body });
+    await store.applyContactAction({ action: ContactAction.APPROVE, actorEid: b, actorDevice: 'x', otherEid: a, body });
+  };
+  return { clock, service, connect, disconnect, befriend };
+}
+
+function about(transport: FakeTransport, eid: string): Awareness[] {
+  return transport.frames().flatMap((frame) => (frame.field === 'awareness' && frame.value.from?.eid === eid ? [frame.value] : []));
+}
+
+function setRequest(fields: Partial<Awareness>): Awareness {
+  return pb.Awareness.create({ type: 1, ...fields }) as Awareness;
+}
+
+describe('presence service', () => {
+  it('presence - OFFLINE with last_seen exactly when the grace period after the last device ends', async () => {
+    const r = await rig();
+    await r.befriend(A, B);
+    const b = await r.connect(B, 'phone');
+    const a = await r.connect(A, 'phone');
+    expect(about(b.transport, A).map((x) => x.status)).toEqual([1]);
+    const leftAt = r.clock.now();
+    await r.disconnect(a.session);
+    r.clock.advance(GRACE - 1);
+    await settle();
+    expect(about(b.transport, A)).toHaveLength(1);
+    r.clock.advance(1);
+    await settle();
+    const updates = about(b.transport, A);
+    expect(updates.map((x) => x.status)).toEqual([1, 2]);
+    expect(updates[1]!.lastSeen).toBe(leftAt);
+  });
+
+  it('presence - a device flapping within the grace period produces no OFFLINE and no second ONLINE', async () => {
+    const r = await rig();
+    await r.befriend(A, B);
+    const b = await r.connect(B, 'phone');
+    const a = await r.connect(A, 'phone');
+    await r.disconnect(a.session);
+    r.clock.advance(GRACE - 100);
+    await settle();
+    await r.connect(A, 'phone');
+    r.clock.advance(GRACE * 3);
+    await settle();
+    expect(about(b.transport, A).map((x) => x.status)).toEqual([1]);
+  });
+
+  it('presence - ttl expiry reverts a device-set state to ONLINE at exactly timestamp + ttl', async () => {
+    const r = await rig();
+    await r.befriend(A, B);
+    const b = await r.connect(B, 'phone');
+    const a = await r.connect(A, 'phone');
+    await r.service.setByDevice(a.session, setRequest({ status: 3, ttl: 60, timestamp: r.clock.now() }));
+    expect(about(b.transport, A).map((x) => x.status)).toEqual([1, 3]);
+    r.clock.advance(59_999);
+    await settle();
+    expect(about(b.transport, A)).toHaveLength(2);
+    r.clock.advance(1);
+    await settle();
+    expect(about(b.transport, A).map((x) => x.status)).toEqual([1, 3, 1]);
+  });
+
+  it('presence - awareness whose timestamp + ttl has passed on arrival is dropped', async () => {
+    const r = await rig();
+    await r.befriend(A, B);
+    const b = await r.connect(B, 'phone');
+    const a = await r.connect(A, 'phone');
+    await r.service.setByDevice(a.session, setRequest({ status: 5, ttl: 10, timestamp: r.clock.now() - 10_000 }));
+    expect(about(b.transport, A).map((x) => x.status)).toEqual([1]);
+    expect((await r.service.view(A)).status).toBe(1);
+  });
+
+  it('presence - the user’s other devices get the change, the setting device does not', async () => {
+    const r = await rig();
+    const phone = await r.connect(A, 'phone');
+    const laptop = await r.connect(A, 'laptop');
+    await r.service.setByDevice(phone.session, setRequest({ status: 4 }));
+    expect(about(laptop.transport, A).map((x) => x.status)).toContain(4);
+    expect(about(phone.transport, A).map((x) => x.status)).not.toContain(4);
+  });
+
+  it('visibility - hidden: one OFFLINE without last_seen, then silence; views say OFFLINE 0; shown again: current state', async () => {
+    const r = await rig();
+    await r.befriend(A, B);
+    const b = await r.connect(B, 'phone');
+    const a = await r.connect(A, 'phone');
+    await r.service.setHidden(a.session, 'v1', true);
+    await r.service.setByDevice(a.session, setRequest({ status: 4 }));
+    expect(about(b.transport, A).map((x) => [x.status, x.lastSeen])).toEqual([
+      [1, r.clock.now()],
+      [2, 0],
+    ]);
+    expect(await r.service.view(A)).toMatchObject({ status: 2, lastSeen: 0 });
+    await r.service.setHidden(a.session, 'v2', false);
+    expect(about(b.transport, A).at(-1)!.status).toBe(4);
+    const echoes = a.transport.frames().filter((frame) => frame.field === 'awarenessVisibility');
+    expect(echoes.map((frame) => (frame.value as { type: number }).type)).toEqual([2, 1]);
+  });
+});

@@ -1,5 +1,5 @@
 /** `bimip send` and `bimip listen`: the SDK from the command line, for a first message and for debugging. */
-import { BimipClient } from '../client/index.js';
+import { BimipClient, type QueueEntry } from '../client/index.js';
 
 export interface ClientFlags {
   url: string;
@@ -26,13 +26,24 @@ export async function listenCommand(flags: ClientFlags & { count?: number }): Pr
   );
   let received = 0;
   for await (const entry of client.entries) {
-    const { message } = entry;
-    process.stdout.write(
-      `${JSON.stringify({ user_offset: entry.offset, id: message.id, signal_id: message.signalId, from: message.from?.eid, text: new TextDecoder().decode(message.payload) })}\n`,
-    );
+    process.stdout.write(`${JSON.stringify(describeEntry(entry))}\n`);
     client.commit(entry.offset);
     if (flags.count !== undefined && ++received >= flags.count) break;
   }
   await client.close();
   return 0;
+}
+
+/** One JSON line per entry; receipts and contact events are queue entries too (SPEC §5). */
+function describeEntry(entry: QueueEntry): Record<string, unknown> {
+  switch (entry.kind) {
+    case 'message': {
+      const { message } = entry;
+      return { user_offset: entry.offset, id: message.id, signal_id: message.signalId, from: message.from?.eid, text: new TextDecoder().decode(message.payload) };
+    }
+    case 'signal':
+      return { user_offset: entry.offset, kind: 'receipt', id: entry.signal.id, signal_id: entry.signal.signalId, from: entry.signal.from?.eid, status: entry.signal.status };
+    case 'contact':
+      return { user_offset: entry.offset, kind: 'contact', from: entry.contact.from?.eid, action: entry.contact.action };
+  }
 }

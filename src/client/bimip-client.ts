@@ -1,98 +1,75 @@
 /**
- * The BIMIP client SDK (first cut): connect with a token, send messages and await their Ack, read
- * the entries of the user's queue as an async stream de-duplicated by user_offset (SPEC §7.4),
- * commit, replay with Sync, ping. Imports only the protocol, so it runs in browsers and Node.
+ * The BIMIP client SDK: connect with a token, send messages and await their Ack, read the user's
+ * queue (messages, receipts, contact events) as one async stream de-duplicated by user_offset
+ * (SPEC §7.4), commit, replay with Sync, ping, and the typed helpers for receipts, transient
+ * signals, awareness, visibility and contacts (SPEC §6 F4–F7). Imports only the protocol, so it
+ * runs in browsers and Node.
  */
 import {
   MessageType,
   PingType,
+  RequestType,
+  Route,
   SyncType,
+  VisibilityType,
   decodeFrame,
   encodeFrame,
   type Ack,
+  type Awareness,
+  type AwarenessVisibility,
+  type Body,
+  type Contact,
   type ErrorMessage,
   type IdentityInit,
-  type Message,
   type PingPong,
+  type Signal,
   type Sync,
 } from '../protocol/index.js';
 import { AsyncQueue } from './async-queue.js';
+import { ContactAction, type ContactActionValue, type ReceiptStatusValue, type TransientStatusValue } from './constants.js';
+import { BimipRequestError, ConnectionClosedError } from './errors.js';
+import { PendingRequests } from './requests.js';
+import { OPEN, defaultWebSocketFactory, type ConnectOptions, type WebSocketLike } from './socket.js';
+import type { AwarenessOptions, ContactEntry, QueueEntry, ReceiptTarget, SendOptions, SyncResult } from './types.js';
 
-/** The subset of the WebSocket API the client uses (browsers' WebSocket and `ws` both fit). */
-export interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  send(data: Uint8Array): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-}
-
-export type WebSocketFactory = (url: string, token: string) => WebSocketLike;
-
-export interface ConnectOptions {
-  /** ws://host:port/bimip */
-  url: string;
-  /** Access token (JWT). */
-  token: string;
-  /** How to open the socket; default: `ws` in Node (token in the Authorization header), else the global WebSocket with ?token=. */
-  webSocket?: WebSocketFactory;
-  /** Reject `connect` if the socket is not open within this many ms (default 10 s). */
-  connectTimeoutMs?: number;
-}
-
-/** One entry of the user's queue as received by this device. */
-export interface MessageEntry {
-  kind: 'message';
-  offset: number;
-  message: Message;
-}
-export type QueueEntry = MessageEntry;
-
-export interface SendOptions {
-  to: string | IdentityInit;
-  payload?: Uint8Array | string;
-  /** Idempotency key; default a random UUID. Resend with the same id to retry safely. */
-  id?: string;
-  type?: number;
-  timestamp?: number;
-  encryptionType?: string;
-  encrypted?: string;
-  signature?: string;
-  from?: IdentityInit;
-}
-
-export class ConnectionClosedError extends Error {
-  constructor(readonly code: number, readonly reason: string) {
-    super(`connection closed (${code}${reason ? `: ${reason}` : ''})`);
-    this.name = 'ConnectionClosedError';
-  }
-}
-
-const OPEN = 1;
+type CloseInfo = { code: number; reason: string };
 
 export class BimipClient {
-  /** Entries after this device's cursor, in offset order, each once. */
+  /** Queue entries after this device's cursor (messages, receipts, contact events), in offset order, each once. */
   readonly entries = new AsyncQueue<QueueEntry>();
-  /** ErrorMessage frames the server sent. */
+  /** Transient signals (TYPING … DECLINE, status 6–12) addressed to this user; never stored, so never replayed. */
+  readonly signals = new AsyncQueue<Signal>();
+  /** Awareness pushed by the server (subscriptions' changes, this user's other devices) and items of later Body frames. */
+  readonly awareness = new AsyncQueue<Awareness>();
+  /** Visibility echoes: this user's setting changed (on this or another device). */
+  readonly visibility = new AsyncQueue<AwarenessVisibility>();
+  /** ErrorMessage frames the server sent (including those that also rejected a request). */
   readonly errors: ErrorMessage[] = [];
   /** Resolves with the server's caught-up Sync marker (SPEC §6 F2). */
   readonly caughtUp: Promise<Sync>;
+  /** Resolves with the first Body after connect: the awareness of everyone this user is subscribed to (F6). */
+  readonly awarenessSnapshot: Promise<Body>;
   /** Resolves when the connection closes, with the close code. */
-  readonly closed: Promise<{ code: number; reason: string }>;
+  readonly closed: Promise<CloseInfo>;
   private lastOffset = 0;
-  private closeInfo: { code: number; reason: string } | undefined;
-  private readonly pendingAcks = new Map<string, Array<(ack: Ack) => void>>();
-  private readonly pendingSyncs = new Map<string, { after: number; entries: QueueEntry[]; resolve(result: SyncResult): void }>();
-  private readonly pendingPings = new Map<string, (pong: PingPong) => void>();
+  private closeInfo: CloseInfo | undefined;
+  private readonly pending = new PendingRequests();
+  /** Entries seen while a Sync replay is outstanding, per Sync id. */
+  private readonly replays = new Map<string, { after: number; entries: QueueEntry[] }>();
+  private snapshotSettled = false;
   private resolveCaughtUp!: (sync: Sync) => void;
-  private resolveClosed!: (info: { code: number; reason: string }) => void;
-  private readonly failers = new Set<(error: Error) => void>();
+  private resolveSnapshot!: (body: Body) => void;
+  private rejectSnapshot!: (error: Error) => void;
+  private resolveClosed!: (info: CloseInfo) => void;
 
   private constructor(private readonly socket: WebSocketLike) {
     this.caughtUp = new Promise((resolve) => (this.resolveCaughtUp = resolve));
+    this.awarenessSnapshot = new Promise((resolve, reject) => {
+      this.resolveSnapshot = resolve;
+      this.rejectSnapshot = reject;
+    });
+    // Rejected on close; marked handled so an app that never reads it gets no unhandled rejection.
+    this.awarenessSnapshot.catch(() => undefined);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     socket.binaryType = 'arraybuffer';
     socket.onmessage = (event) => this.onFrame(event.data);
@@ -140,23 +117,18 @@ export class BimipClient {
   /** Sends a message; resolves with its Ack (check `code`: 200 stored, 409 duplicate, else SPEC §10). */
   send(options: SendOptions): Promise<Ack> {
     const id = options.id ?? randomId();
-    const to = typeof options.to === 'string' ? { eid: options.to } : options.to;
     const payload = typeof options.payload === 'string' ? new TextEncoder().encode(options.payload) : options.payload;
-    return this.request(this.pendingAcks, id, () =>
-      this.write(
-        encodeFrame('message', {
-          id,
-          to,
-          from: options.from,
-          type: options.type ?? MessageType.CHAT,
-          timestamp: options.timestamp ?? Date.now(),
-          payload,
-          encryptionType: options.encryptionType,
-          encrypted: options.encrypted,
-          signature: options.signature,
-        }),
-      ),
-    );
+    return this.request(Route.Message, id, encodeFrame('message', {
+      id,
+      to: identity(options.to),
+      from: options.from,
+      type: options.type ?? MessageType.CHAT,
+      timestamp: options.timestamp ?? Date.now(),
+      payload,
+      encryptionType: options.encryptionType,
+      encrypted: options.encrypted,
+      signature: options.signature,
+    }));
   }
 
   /** Commits: "I have processed every entry ≤ offset" (SPEC §6 F3). */
@@ -165,25 +137,100 @@ export class BimipClient {
   }
 
   /** Replays stored entries with offset > afterOffset without moving the cursor (SPEC §6 F2). */
-  sync(afterOffset: number, limit = 100): Promise<SyncResult> {
+  async sync(afterOffset: number, limit = 100): Promise<SyncResult> {
     const id = randomId();
-    return new Promise((resolve, reject) => {
-      if (!this.guard(reject)) return;
-      this.pendingSyncs.set(id, { after: afterOffset, entries: [], resolve: (result) => { this.failers.delete(reject); resolve(result); } });
-      this.failers.add(reject);
-      this.write(encodeFrame('sync', { id, type: SyncType.REQUEST, afterOffset, limit, timestamp: Date.now() }));
-    });
+    const answer = this.request<Sync>(Route.Sync, id, encodeFrame('sync', { id, type: SyncType.REQUEST, afterOffset, limit, timestamp: Date.now() }), () =>
+      this.replays.set(id, { after: afterOffset, entries: [] }),
+    );
+    try {
+      const response = await answer;
+      // Live pushes may interleave with the replay: keep each offset once, in order.
+      const byOffset = new Map(this.replays.get(id)!.entries.map((entry) => [entry.offset, entry]));
+      return { entries: [...byOffset.values()].sort((x, y) => x.offset - y.offset), response };
+    } finally {
+      this.replays.delete(id);
+    }
   }
 
   /** PING; resolves with the PONG. */
   ping(): Promise<PingPong> {
     const id = randomId();
-    return new Promise((resolve, reject) => {
-      if (!this.guard(reject)) return;
-      this.failers.add(reject);
-      this.pendingPings.set(id, (pong) => { this.failers.delete(reject); resolve(pong); });
-      this.write(encodeFrame('pingPong', { id, type: PingType.PING, timestamp: Date.now() }));
-    });
+    return this.request(Route.PingPong, id, encodeFrame('pingPong', { id, type: PingType.PING, timestamp: Date.now() }));
+  }
+
+  /**
+   * Sends a durable receipt for a received message (SPEC §6 F4), to its sender unless `to` says
+   * otherwise. The server answers only failures (404 unknown message, 403 not its recipient),
+   * which arrive in `errors` with the message's id; a repeated or DELIVERED-after-READ receipt is
+   * dropped silently.
+   */
+  sendReceipt(message: ReceiptTarget, status: ReceiptStatusValue, to?: string): void {
+    const recipient = to ?? message.from?.eid;
+    if (!recipient) throw new TypeError('sendReceipt: the message has no from.eid; pass `to`');
+    this.write(encodeFrame('signal', { id: message.id, signalId: message.signalId, to: { eid: recipient }, status, timestamp: Date.now() }));
+  }
+
+  /** Sends a transient signal (TYPING … DECLINE) to a user or one device of theirs (F5); returns its id. */
+  sendSignal(to: string | IdentityInit, status: TransientStatusValue, id: string = randomId()): string {
+    this.write(encodeFrame('signal', { id, to: identity(to), status, timestamp: Date.now() }));
+    return id;
+  }
+
+  /** Sets this user's awareness (F6); returns the frame's id. No answer on success; failures arrive in `errors`. */
+  setAwareness(options: AwarenessOptions): string {
+    const { id = randomId(), timestamp = Date.now(), ...state } = options;
+    this.write(encodeFrame('awareness', { ...state, id, type: RequestType.REQUEST, timestamp }));
+    return id;
+  }
+
+  /** Asks for the awareness of a user this one is subscribed to; rejects with BimipRequestError 403 otherwise. */
+  queryAwareness(eid: string): Promise<Awareness> {
+    const id = randomId();
+    return this.request(Route.Awareness, id, encodeFrame('awareness', { id, type: RequestType.REQUEST, to: { eid }, status: 0, timestamp: Date.now() }));
+  }
+
+  /** Shows (true) or hides (false) this user on every device; resolves with the server's echo. */
+  setVisibility(visible: boolean): Promise<AwarenessVisibility> {
+    const id = randomId();
+    const type = visible ? VisibilityType.ENABLED : VisibilityType.DISABLED;
+    return this.request(Route.AwarenessVisibility, id, encodeFrame('awarenessVisibility', { id, type, timestamp: Date.now() }));
+  }
+
+  /** Asks `eid` for a subscription to their awareness; resolves with the server's RESPONSE (F7). */
+  subscribe(eid: string): Promise<Contact> {
+    return this.contact(ContactAction.SUBSCRIBE, eid);
+  }
+
+  /** Accepts `eid`'s pending SUBSCRIBE: the subscription becomes mutual. 404 if none is pending. */
+  approve(eid: string): Promise<Contact> {
+    return this.contact(ContactAction.APPROVE, eid);
+  }
+
+  /** Refuses `eid`'s pending SUBSCRIBE. */
+  deny(eid: string): Promise<Contact> {
+    return this.contact(ContactAction.DENY, eid);
+  }
+
+  /** Ends the subscription between this user and `eid`, both ways. */
+  unsubscribe(eid: string): Promise<Contact> {
+    return this.contact(ContactAction.UNSUBSCRIBE, eid);
+  }
+
+  /** Blocks `eid`: their messages get Ack 403, their signals are dropped, their queries 403; subscriptions end. */
+  block(eid: string): Promise<Contact> {
+    return this.contact(ContactAction.BLOCK, eid);
+  }
+
+  /** Lifts a block of `eid`. */
+  unblock(eid: string): Promise<Contact> {
+    return this.contact(ContactAction.UNBLOCK, eid);
+  }
+
+  /** This user's contacts and their relation (see `Relation`). */
+  async listContacts(): Promise<ContactEntry[]> {
+    const id = randomId();
+    const answer = await this.request<Contact>(Route.Contact, id, encodeFrame('contact', { id, action: ContactAction.LIST, type: RequestType.REQUEST, timestamp: Date.now() }));
+    return answer.entries.map((entry) => ({ eid: entry.eid ?? '', relation: entry.relation ?? 0 }));
   }
 
   /** Sends raw bytes as one frame (tests of bad input). */
@@ -191,32 +238,24 @@ export class BimipClient {
     this.socket.send(data);
   }
 
-  close(code = 1000, reason = ''): Promise<{ code: number; reason: string }> {
+  close(code = 1000, reason = ''): Promise<CloseInfo> {
     if (this.socket.readyState <= OPEN) this.socket.close(code, reason);
     return this.closed;
   }
 
-  private request<T>(pending: Map<string, Array<(value: T) => void>>, id: string, write: () => void): Promise<T> {
-    return new Promise((resolve, reject) => {
-      if (!this.guard(reject)) return;
-      const settle = (value: T): void => {
-        this.failers.delete(reject);
-        resolve(value);
-      };
-      this.failers.add(reject);
-      const waiting = pending.get(id);
-      if (waiting) waiting.push(settle);
-      else pending.set(id, [settle]);
-      write();
-    });
+  private contact(action: ContactActionValue, eid: string): Promise<Contact> {
+    const id = randomId();
+    return this.request(Route.Contact, id, encodeFrame('contact', { id, to: { eid }, action, type: RequestType.REQUEST, timestamp: Date.now() }));
   }
 
-  private guard(reject: (error: Error) => void): boolean {
-    if (this.closeInfo) {
-      reject(new ConnectionClosedError(this.closeInfo.code, this.closeInfo.reason));
-      return false;
+  /** Registers the request before writing it: the answer may arrive in the same tick as the send. */
+  private request<T>(route: number, id: string, frame: Uint8Array, onRegistered?: () => void): Promise<T> {
+    const answer = this.pending.add<T>(route, id);
+    if (!this.closeInfo) {
+      onRegistered?.();
+      this.write(frame);
     }
-    return true;
+    return answer;
   }
 
   private write(frame: Uint8Array): void {
@@ -228,22 +267,37 @@ export class BimipClient {
     const frame = decodeFrame(bytes);
     switch (frame.field) {
       case 'ack':
-        return this.settle(this.pendingAcks, frame.value.id, frame.value);
+        this.pending.resolve(Route.Message, frame.value.id, frame.value);
+        return;
       case 'message':
         return this.onEntry({ kind: 'message', offset: frame.value.userOffset, message: frame.value });
+      case 'signal':
+        // Stored receipts carry their queue offset; transient signals are never stored, so have none.
+        if (frame.value.userOffset > 0) return this.onEntry({ kind: 'signal', offset: frame.value.userOffset, signal: frame.value });
+        this.signals.push(frame.value);
+        return;
+      case 'contact':
+        return this.onContact(frame.value);
+      case 'awareness':
+        return this.onAwareness(frame.value);
+      case 'awarenessVisibility':
+        this.pending.resolve(Route.AwarenessVisibility, frame.value.id, frame.value);
+        this.visibility.push(frame.value);
+        return;
+      case 'body':
+        return this.onBody(frame.value);
       case 'sync':
         return this.onSync(frame.value);
       case 'pingPong':
         if (frame.value.type === PingType.PING) {
           this.write(encodeFrame('pingPong', { id: frame.value.id, type: PingType.PONG, timestamp: Date.now() }));
         } else {
-          const resolve = this.pendingPings.get(frame.value.id);
-          this.pendingPings.delete(frame.value.id);
-          resolve?.(frame.value);
+          this.pending.resolve(Route.PingPong, frame.value.id, frame.value);
         }
         return;
       case 'error':
         this.errors.push(frame.value);
+        if (frame.value.id) this.pending.reject(frame.value.errorOrigin, frame.value.id, new BimipRequestError(frame.value));
         return;
       default:
         return;
@@ -251,11 +305,33 @@ export class BimipClient {
   }
 
   private onEntry(entry: QueueEntry): void {
-    for (const pending of this.pendingSyncs.values()) if (entry.offset > pending.after) pending.entries.push(entry);
-    // SPEC §7.4: the application sees each offset once, in order.
+    for (const replay of this.replays.values()) if (entry.offset > replay.after) replay.entries.push(entry);
+    // SPEC §7.4: the application sees each offset once, in order, whatever the entry's kind.
     if (entry.offset <= this.lastOffset) return;
     this.lastOffset = entry.offset;
     this.entries.push(entry);
+  }
+
+  private onContact(contact: Contact): void {
+    // A stored event (someone else's action about this user) is an entry, never an answer: the
+    // device that acted does not get its own event back, only the RESPONSE.
+    if (contact.userOffset > 0) return this.onEntry({ kind: 'contact', offset: contact.userOffset, contact });
+    if (contact.type === RequestType.RESPONSE) this.pending.resolve(Route.Contact, contact.id, contact);
+  }
+
+  private onAwareness(awareness: Awareness): void {
+    // Pushed changes carry an empty id; only a RESPONSE with a waiting query's id answers it.
+    if (awareness.type === RequestType.RESPONSE && awareness.id && this.pending.resolve(Route.Awareness, awareness.id, awareness)) return;
+    this.awareness.push(awareness);
+  }
+
+  private onBody(body: Body): void {
+    if (!this.snapshotSettled) {
+      this.snapshotSettled = true;
+      this.resolveSnapshot(body);
+      return;
+    }
+    for (const awareness of body.awarenessList) this.awareness.push(awareness as Awareness);
   }
 
   private onSync(sync: Sync): void {
@@ -264,49 +340,26 @@ export class BimipClient {
       this.resolveCaughtUp(sync);
       return;
     }
-    const pending = this.pendingSyncs.get(sync.id);
-    if (!pending) return;
-    this.pendingSyncs.delete(sync.id);
-    // Live pushes may interleave with the replay: keep each offset once, in order.
-    const byOffset = new Map(pending.entries.map((entry) => [entry.offset, entry]));
-    const entries = [...byOffset.values()].sort((x, y) => x.offset - y.offset);
-    pending.resolve({ entries, response: sync });
-  }
-
-  private settle<T>(pending: Map<string, Array<(value: T) => void>>, id: string, value: T): void {
-    const waiting = pending.get(id);
-    if (!waiting) return;
-    const resolve = waiting.shift()!;
-    if (waiting.length === 0) pending.delete(id);
-    resolve(value);
+    this.pending.resolve(Route.Sync, sync.id, sync);
   }
 
   private onClose(code: number, reason: string): void {
     this.closeInfo = { code, reason };
     const error = new ConnectionClosedError(code, reason);
-    for (const fail of this.failers) fail(error);
-    this.failers.clear();
-    this.entries.end();
+    this.pending.close(error);
+    if (!this.snapshotSettled) {
+      this.snapshotSettled = true;
+      this.rejectSnapshot(error);
+    }
+    for (const stream of [this.entries, this.signals, this.awareness, this.visibility]) stream.end();
     this.resolveClosed(this.closeInfo);
   }
 }
 
-export interface SyncResult {
-  entries: QueueEntry[];
-  response: Sync;
+function identity(to: string | IdentityInit): IdentityInit {
+  return typeof to === 'string' ? { eid: to } : to;
 }
 
 function randomId(): string {
   return globalThis.crypto.randomUUID();
-}
-
-async function defaultWebSocketFactory(): Promise<WebSocketFactory> {
-  const global = globalThis as { WebSocket?: new (url: string) => WebSocketLike; process?: unknown };
-  if (global.process === undefined && global.WebSocket) {
-    const BrowserWebSocket = global.WebSocket;
-    return (url, token) => new BrowserWebSocket(`${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`);
-  }
-  const { WebSocket: NodeWebSocket } = await import('ws');
-  return (url, token) =>
-    new NodeWebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false }) as unknown as WebSocketLike;
 }

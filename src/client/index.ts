@@ -1,3 +1,29 @@
-export { BimipClient, ConnectionClosedError, type ConnectOptions, type MessageEntry, type QueueEntry, type SendOptions, type SyncResult, type WebSocketFactory, type WebSocketLike } from './bimip-client.js';
+/** The client SDK's public surface (package export `bimip/client`). */
+export { BimipClient } from './bimip-client.js';
+export { BimipRequestError, ConnectionClosedError } from './errors.js';
+export type { ConnectOptions, WebSocketFactory, WebSocketLike } from './socket.js';
+export type {
+  AwarenessOptions,
+  ContactEntry,
+  ContactEventEntry,
+  MessageEntry,
+  QueueEntry,
+  ReceiptTarget,
+  SendOptions,
+  SignalEntry,
+  SyncResult,
+} from './types.js';
+export {
+  ContactAction,
+  ReceiptStatus,
+  Relation,
+  TransientStatus,
+  type AwarenessStatusValue,
+  type ContactActionValue,
+  type LocationSharingValue,
+  type ReceiptStatusValue,
+  type RelationValue,
+  type TransientStatusValue,
+} from './constants.js';
 export { AsyncQueue } from './async-queue.js';
 export * from '../protocol/index.js';

@@ -1,0 +1,282 @@
+/**
+ * The push webhook engine (SPEC §6 F9): every notice goes into a durable outbox first, then a
+ * dispatcher POSTs it, signed, to the configured URL, retrying with exponential backoff until a
+ * 2xx or `maxAttempts`. Delivery is at least once: a receiver may see a delivery id twice (e.g.
+ * after a crash between its 2xx and our delete) and should de-duplicate by `X-Bimip-Delivery`.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { PushHook, PushNotice } from '../core/push-hook.js';
+import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { toNoticeBody } from './notice-body.js';
+import { PushOutbox, type OutboxRow } from './outbox.js';
+import { PushMetrics } from './push-metrics.js';
+import { postWebhook } from './webhook-request.js';
+
+/** Options of {@link WebhookPushHook.open}. Durations in ms. */
+export interface WebhookPushHookOptions {
+  /** http(s) URL that receives the POSTs (BIMIP_PUSH_WEBHOOK_URL). */
+  url: string;
+  /** HMAC-SHA256 key for X-Bimip-Signature (BIMIP_PUSH_WEBHOOK_SECRET); required, non-empty. */
+  secret: string;
+  /** The outbox's own SQLite file, e.g. `<dataDir>/push-outbox.sqlite`; its folder is created. */
+  outboxPath: string;
+  logger: Logger;
+  /** Schedules retries; default the system clock. */
+  clock?: Clock;
+  /** Where the bimip_push_* metrics are registered; default a private registry. */
+  registry?: Registry;
+  /** POSTs per notice before it is dropped; default 8. */
+  maxAttempts?: number;
+  /** First retry delay, doubled on each further failure; default 1000. */
+  baseDelayMs?: number;
+  /** Cap on any retry delay; default 300000 (5 min). */
+  maxDelayMs?: number;
+  /** ± spread of each retry delay; default 0.2. */
+  jitterRatio?: number;
+  /** Bound on one POST, response body included; default 5000. */
+  requestTimeoutMs?: number;
+  /** POSTs in flight at most; default 4. */
+  concurrency?: number;
+  /** How long `close` lets in-flight POSTs finish before aborting them; default 2000. */
+  closeTimeoutMs?: number;
+}
+
+/** The durable, signed, retrying webhook {@link PushHook}. Create with {@link WebhookPushHook.open}. */
+export class WebhookPushHook implements PushHook {
+  /** The metrics, for tests and the composition root. */
+  readonly metrics: PushMetrics;
+
+  private readonly url: string;
+  private readonly secret: string;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly maxAttempts: number;
+  private readonly policy: BackoffPolicy;
+  private readonly requestTimeoutMs: number;
+  private readonly concurrency: number;
+  private readonly closeTimeoutMs: number;
+  private readonly inFlight = new Map<number, Promise<void>>();
+  /** Aborts in-flight POSTs that outlive close's grace period. */
+  private readonly shutdown = new AbortController();
+  private depth: number;
+  private wake: { at: number; timer: { cancel(): void } } | undefined;
+  private pumpQueued = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly outbox: PushOutbox, options: WebhookPushHookOptions) {
+    this.url = options.url;
+    this.secret = options.secret;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.logger.child({ component: 'push-webhook' });
+    this.maxAttempts = positiveInt(options.maxAttempts ?? 8, 'maxAttempts');
+    this.policy = {
+      baseDelayMs: positiveInt(options.baseDelayMs ?? 1000, 'baseDelayMs'),
+      maxDelayMs: positiveInt(options.maxDelayMs ?? 300_000, 'maxDelayMs'),
+      jitterRatio: options.jitterRatio ?? 0.2,
+    };
+    this.requestTimeoutMs = positiveInt(options.requestTimeoutMs ?? 5000, 'requestTimeoutMs');
+    this.concurrency = positiveInt(options.concurrency ?? 4, 'concurrency');
+    this.closeTimeoutMs = positiveInt(options.closeTimeoutMs ?? 2000, 'closeTimeoutMs');
+    this.metrics = new PushMetrics(options.registry ?? new Registry());
+    this.depth = outbox.count();
+    this.metrics.outboxDepth.set(this.depth);
+  }
+
+  /**
+   * Validates the options, opens (or creates) the outbox and schedules every pending notice at
+   * its stored next attempt time, so notices accepted before a restart are still delivered.
+   * Throws on a missing secret, a non-http(s) URL or an unusable outbox file.
+   */
+  static async open(options: WebhookPushHookOptions): Promise<WebhookPushHook> {
+    validateUrl(options.url);
+    if (typeof options.secret !== 'string' || options.secret === '') {
+      throw new Error('push webhook: a secret is required (BIMIP_PUSH_WEBHOOK_SECRET) when a URL is set');
+    }
+    if (options.jitterRatio !== undefined && !(options.jitterRatio >= 0 && options.jitterRatio < 1)) {
+      throw new Error('push webhook: jitterRatio must be in [0, 1)');
+    }
+    await mkdir(dirname(options.outboxPath), { recursive: true });
+    const outbox = PushOutbox.open(options.outboxPath);
+    let hook: WebhookPushHook;
+    try {
+      hook = new WebhookPushHook(outbox, options);
+    } catch (error) {
+      outbox.close();
+      throw error;
+    }
+    if (hook.depth > 0) hook.log.info({ pending: hook.depth }, 'push outbox has pending notices');
+    hook.schedulePump();
+    return hook;
+  }
+
+  /**
+   * Stores the notice durably and wakes the dispatcher. Never throws: a notice that cannot be
+   * stored (outbox closed or failing) is logged, without its content, and lost.
+   */
+  notify(notice: PushNotice): void {
+    try {
+      const id = this.outbox.enqueue(JSON.stringify(toNoticeBody(notice)), this.clock.now());
+      this.depth++;
+      this.metrics.notices.inc();
+      this.metrics.outboxDepth.set(this.depth);
+      this.log.debug({ delivery: id }, 'push notice enqueued');
+      this.schedulePump();
+    } catch (error) {
+      this.safeLog('error', { err: errorMessage(error) }, 'push notice could not be stored; dropped');
+    }
+  }
+
+  /** Notices in the outbox (pending or being POSTed). */
+  get pending(): number {
+    return this.depth;
+  }
+
+  /**
+   * Stops scheduling, gives in-flight POSTs up to `closeTimeoutMs` to finish, aborts the rest
+   * (their rows stay for the next open) and closes the outbox. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.wake?.timer.cancel();
+    this.wake = undefined;
+    const running = [...this.inFlight.values()];
+    if (running.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.closeTimeoutMs)));
+      await Promise.race([Promise.allSettled(running), grace]);
+      clearTimeout(timer);
+      this.shutdown.abort();
+      await Promise.allSettled(running);
+    }
+    this.outbox.close();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpQueued || this.closing) return;
+    this.pumpQueued = true;
+    // A microtask coalesces a burst of notify() calls into one outbox read.
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /** Starts due rows, oldest first, up to `concurrency`; then sleeps until the next row is due. */
+  private pump(): void {
+    if (this.closing) return;
+    try {
+      const now = this.clock.now();
+      if (this.inFlight.size < this.concurrency) {
+        // In-flight rows are due too, so asking for `concurrency` rows leaves room for every free slot.
+        for (const row of this.outbox.due(now, this.concurrency)) {
+          if (this.inFlight.size >= this.concurrency) break;
+          if (!this.inFlight.has(row.id)) this.start(row);
+        }
+      }
+      // With every slot busy, the next completion pumps again; otherwise no due row is left waiting.
+      if (this.inFlight.size < this.concurrency) this.wakeAt(this.outbox.nextAttemptAfter(now), now);
+    } catch (error) {
+      this.safeLog('error', { err: errorMessage(error) }, 'push outbox read failed');
+    }
+  }
+
+  private wakeAt(at: number | undefined, now: number): void {
+    if (at === undefined || (this.wake && this.wake.at <= at)) return;
+    this.wake?.timer.cancel();
+    const timer = this.clock.setTimeout(() => {
+      this.wake = undefined;
+      this.pump();
+    }, at - now);
+    this.wake = { at, timer };
+  }
+
+  private start(row: OutboxRow): void {
+    const task = this.deliver(row).finally(() => {
+      this.inFlight.delete(row.id);
+      this.schedulePump();
+    });
+    this.inFlight.set(row.id, task);
+  }
+
+  /** One POST of one row, then its bookkeeping. Never rejects. */
+  private async deliver(row: OutboxRow): Promise<void> {
+    const outcome = await postWebhook({
+      url: this.url,
+      secret: this.secret,
+      deliveryId: row.id,
+      body: row.body,
+      timestamp: this.clock.now(),
+      timeoutMs: this.requestTimeoutMs,
+      shutdown: this.shutdown.signal,
+    });
+    if (outcome.kind === 'aborted') return; // the row stays as it was, for the next open
+    try {
+      if (outcome.kind === 'answered' && outcome.status >= 200 && outcome.status < 300) this.delivered(row);
+      else this.failed(row, outcome.status, outcome.kind === 'failed' ? outcome.reason : `http ${outcome.status}`);
+    } catch (error) {
+      this.safeLog('error', { delivery: row.id, err: errorMessage(error) }, 'push outbox update failed');
+    }
+  }
+
+  private delivered(row: OutboxRow): void {
+    if (this.outbox.remove(row.id)) this.shrink();
+    this.metrics.delivery('delivered');
+    this.metrics.deliveryLatency.observe(Math.max(0, this.clock.now() - row.enqueuedAt) / 1000);
+    this.log.debug({ delivery: row.id, attempts: row.attempts + 1 }, 'push notice delivered');
+  }
+
+  private failed(row: OutboxRow, status: number, reason: string): void {
+    const attempts = row.attempts + 1;
+    this.metrics.delivery('failed_attempt');
+    if (attempts >= this.maxAttempts) {
+      if (this.outbox.remove(row.id)) this.shrink();
+      this.metrics.delivery('dropped');
+      // SPEC §7.5: the delivery id and counts only, never the notice (it names users).
+      this.log.warn({ delivery: row.id, attempts, lastStatus: status, reason }, 'push notice dropped after max attempts');
+      return;
+    }
+    const delayMs = backoffDelay(attempts, this.policy);
+    this.outbox.reschedule(row.id, attempts, this.clock.now() + delayMs, status);
+    this.log.debug({ delivery: row.id, attempts, lastStatus: status, reason, retryInMs: delayMs }, 'push attempt failed');
+  }
+
+  private shrink(): void {
+    this.depth = Math.max(0, this.depth - 1);
+    this.metrics.outboxDepth.set(this.depth);
+  }
+
+  private safeLog(level: 'error' | 'warn', fields: object, msg: string): void {
+    try {
+      this.log[level](fields, msg);
+    } catch {
+      // notify() must not throw, not even because of a broken logger.
+    }
+  }
+}
+
+function validateUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error('push webhook: the URL is not valid');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('push webhook: the URL must be http or https');
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`push webhook: ${name} must be a positive integer`);
+  return value;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

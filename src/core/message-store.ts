@@ -14,6 +14,8 @@ import type { AppendedMessage, DeviceId, Eid, NewMessage, NewReceipt, Offset, Qu
  * - Appends resolve in the order they were called for the same user.
  * - Cursors only move forward. `commitCursor` may be persisted lazily (a crash can lose the last few
  *   commits, never an acked message); `close()` persists everything pending.
+ * - Only retention (`pruneOlderThan`) removes entries, and only a prefix of a queue: offsets stay
+ *   contiguous from `first` to `head`, and `head` never goes back, even when a queue is emptied.
  */
 export interface MessageStore {
   appendMessage(message: NewMessage): Promise<AppendedMessage>;
@@ -29,8 +31,35 @@ export interface MessageStore {
   getCursor(eid: Eid, device: DeviceId): Promise<Offset | undefined>;
   /** Moves the cursor forward (a lower value is ignored). */
   commitCursor(eid: Eid, device: DeviceId, offset: Offset): Promise<void>;
+  /**
+   * SPEC §6 F10 retention, one bounded batch. Removes, atomically and never concurrently with an
+   * append (so a batch delays appends only briefly; keep `maxEntries` small, e.g. 500):
+   * - at most `maxEntries` queue entries stored before `cutoffMs` (epoch ms), oldest first per
+   *   queue and only as a prefix of it (an entry stays while an earlier one of its queue stays).
+   *   `queueInfo(eid).first` moves past them; `head` does not change (an emptied queue reports
+   *   `first = head + 1`) and the next append still gets `head + 1`;
+   * - the messages no entry refers to any more (a message's sender entry and recipient entry both
+   *   pruned), with their idempotency keys (SPEC §6 F1.2: idempotency lasts as long as the message
+   *   is retained; a resend afterwards is stored as a new message) and their receipt records (a
+   *   receipt for it is then `not-found`); signal ids are never reused;
+   * - at most `maxEntries` cursors whose device was last seen (committed) before `cutoffMs`: such a
+   *   device is "first time" again on its next connect (cursor = head, SPEC §5).
+   * Resolves with what it removed, once durable. Fewer than `maxEntries` entries and cursors
+   * removed means nothing older than the cutoff is left to remove (for now).
+   */
+  pruneOlderThan(cutoffMs: number, maxEntries: number): Promise<PruneResult>;
   /** Resolves when the store answers a trivial query (health check). */
   ping(): Promise<void>;
   /** Persists pending cursor commits and releases resources. */
   close(): Promise<void>;
+}
+
+/** What one `pruneOlderThan` batch removed. */
+export interface PruneResult {
+  /** Queue entries. */
+  entries: number;
+  /** Message bodies (with their idempotency keys and receipt records). */
+  messages: number;
+  /** Cursors of devices unseen since the cutoff. */
+  cursors: number;
 }

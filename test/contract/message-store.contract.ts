@@ -1,13 +1,19 @@
 /**
- * The MessageStore port contract (src/core/message-store.ts, SPEC §5, §6 F1–F3), written once and
+ * The MessageStore port contract (src/core/message-store.ts, SPEC §5, §6 F1–F3, F10), written once and
  * run against every engine: `messageStoreContract('sqlite', open)` in sqlite.contract.test.ts, and
  * the same call with a PostgreSQL opener later. `open` must give a fresh, empty store each time;
  * `reopen` (when the engine is durable) closes nothing itself: the suite closes the store first,
- * then calls it to get a new instance over the same data.
+ * then calls it to get a new instance over the same data. `open({ now })` must make the engine use
+ * `now` for every timestamp it records (entries' storedAt, cursors' seen_at): retention tests need it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageStore } from '../../src/core/message-store.js';
 import type { AppendedMessage, NewMessage, QueueEntry } from '../../src/core/types.js';
+
+export interface OpenOptions {
+  /** The engine's clock (epoch ms); default: wall-clock time. */
+  now?: () => number;
+}
 
 export interface OpenedStore {
   store: MessageStore;
@@ -36,7 +42,7 @@ export function bodyOf(entry: QueueEntry): { text: string; signalId: string; sto
   return JSON.parse(decoder.decode(entry.body)) as { text: string; signalId: string; storedAt: number };
 }
 
-export function messageStoreContract(name: string, open: () => Promise<OpenedStore>): void {
+export function messageStoreContract(name: string, open: (options?: OpenOptions) => Promise<OpenedStore>): void {
   describe(`MessageStore contract: ${name}`, () => {
     let opened: OpenedStore | undefined;
     /** Stores currently open, closed after each test (a test may replace the first one). */
@@ -48,8 +54,8 @@ export function messageStoreContract(name: string, open: () => Promise<OpenedSto
       opened = undefined;
     });
 
-    async function fresh(): Promise<MessageStore> {
-      opened = await open();
+    async function fresh(options?: OpenOptions): Promise<MessageStore> {
+      opened = await open(options);
       live.push(opened.store);
       return opened.store;
     }
@@ -419,6 +425,172 @@ export function messageStoreContract(name: string, open: () => Promise<OpenedSto
         live.push(store);
         expect((await store.queueInfo('bob')).head).toBe(20);
         expect(results.map((r) => r.senderOffset).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+    });
+
+    describe('retention (SPEC §6 F10)', () => {
+      const OLD = 1_000_000;
+      const CUTOFF = 2_000_000;
+      const YOUNG = 3_000_000;
+
+      /** A store whose clock the test sets: `at(t)` makes every later write happen at t. */
+      async function timed(reopenable = false): Promise<{ store: MessageStore; at(t: number): void; reopen(): Promise<MessageStore> }> {
+        let time = OLD;
+        let store = await fresh({ now: () => time });
+        return {
+          get store() {
+            return store;
+          },
+          at: (t: number) => void (time = t),
+          reopen: async () => {
+            if (!reopenable) throw new Error('not reopenable');
+            store = await reopen(store);
+            return store;
+          },
+        };
+      }
+
+      /** Offsets stored for `eid` are exactly first..head, with no hole. */
+      async function expectContiguous(store: MessageStore, eid: string): Promise<void> {
+        const info = await store.queueInfo(eid);
+        const offsets = (await store.readEntries(eid, 0, 10_000)).map((entry) => entry.offset);
+        expect(offsets, `${eid}: offsets first..head`).toEqual(Array.from({ length: info.head - info.first + 1 }, (_, i) => info.first + i));
+      }
+
+      it(`${name} - retention removes old entries, a prefix of each queue; first moves past them, head stays`, async () => {
+        const { store, at } = await timed();
+        for (const id of ['m1', 'm2', 'm3']) await send(store, ['alice', 'a1'], ['bob'], id);
+        await send(store, ['bob', 'b1'], ['carol'], 'r1');
+        at(YOUNG);
+        for (const id of ['m4', 'm5']) await send(store, ['alice', 'a1'], ['bob'], id);
+
+        expect(await store.pruneOlderThan(CUTOFF, 500)).toEqual({ entries: 3 + 4 + 1, messages: 4, cursors: 0 });
+        expect(await store.queueInfo('bob')).toMatchObject({ head: 6, first: 5 });
+        expect(await store.queueInfo('alice')).toMatchObject({ head: 5, first: 4 });
+        expect(await store.queueInfo('carol')).toMatchObject({ head: 1, first: 2 });
+        const bob = await store.readEntries('bob', 0, 100);
+        expect(bob.map((entry) => [entry.offset, bodyOf(entry).text])).toEqual([[5, 'm4'], [6, 'm5']]);
+        expect((await store.readEntries('bob', 2, 100)).map((entry) => entry.offset)).toEqual([5, 6]);
+        expect(await store.readEntries('carol', 0, 100)).toEqual([]);
+        for (const eid of ['alice', 'bob', 'carol']) await expectContiguous(store, eid);
+        expect(await store.pruneOlderThan(CUTOFF, 500)).toEqual({ entries: 0, messages: 0, cursors: 0 });
+      });
+
+      it(`${name} - an old entry stays while an earlier entry of its queue is younger (the clock stepped back)`, async () => {
+        const { store, at } = await timed();
+        await send(store, ['alice', 'a1'], ['bob'], 'old');
+        at(YOUNG);
+        await send(store, ['alice', 'a1'], ['bob'], 'young');
+        at(OLD);
+        await send(store, ['alice', 'a1'], ['bob'], 'old-again');
+        expect(await store.pruneOlderThan(CUTOFF, 500)).toMatchObject({ entries: 2, messages: 1 });
+        expect(await store.queueInfo('bob')).toMatchObject({ head: 3, first: 2 });
+        expect((await store.readEntries('bob', 0, 10)).map((entry) => bodyOf(entry).text)).toEqual(['young', 'old-again']);
+        await expectContiguous(store, 'alice');
+      });
+
+      it(`${name} - each batch removes at most maxEntries and leaves every queue contiguous`, async () => {
+        const { store, at } = await timed();
+        for (let i = 0; i < 10; i++) await send(store, ['alice', 'a1'], ['bob'], `ab-${i}`);
+        for (let i = 0; i < 5; i++) await send(store, ['carol', 'c1'], ['dave'], `cd-${i}`);
+        at(YOUNG);
+        await send(store, ['alice', 'a1'], ['dave'], 'young');
+        const batches: number[] = [];
+        for (;;) {
+          const { entries } = await store.pruneOlderThan(CUTOFF, 7);
+          batches.push(entries);
+          for (const eid of ['alice', 'bob', 'carol', 'dave']) await expectContiguous(store, eid);
+          if (entries < 7) break;
+        }
+        expect(batches).toEqual([7, 7, 7, 7, 2]);
+        expect(await store.queueInfo('alice')).toMatchObject({ head: 11, first: 11 });
+        expect(await store.queueInfo('dave')).toMatchObject({ head: 6, first: 6 });
+        expect(await store.queueInfo('bob')).toMatchObject({ head: 10, first: 11 });
+      });
+
+      it(`${name} - the head never goes back: an emptied queue appends at head + 1, also after reopen; signal ids never repeat`, async () => {
+        const h = await timed(true);
+        const sent: AppendedMessage[] = [];
+        for (const id of ['m1', 'm2', 'm3']) sent.push(await send(h.store, ['alice', 'a1'], ['bob'], id));
+        await h.store.pruneOlderThan(CUTOFF, 500);
+        expect(await h.store.queueInfo('alice')).toMatchObject({ head: 3, first: 4 });
+        h.at(YOUNG);
+        const after = await send(h.store, ['alice', 'a1'], ['bob'], 'after');
+        expect(after.senderOffset).toBe(4);
+        expect(after.entries.find((entry) => entry.eid === 'bob')?.offset).toBe(4);
+        sent.push(after);
+        // Empty both queues again, then reopen: the heads and the signal id sequence are durable.
+        expect(await h.store.pruneOlderThan(YOUNG + 1, 500)).toMatchObject({ entries: 2, messages: 1 });
+        const store = await h.reopen();
+        expect(await store.queueInfo('alice')).toMatchObject({ head: 4, first: 5 });
+        expect(await store.queueInfo('bob')).toMatchObject({ head: 4, first: 5 });
+        const again = await send(store, ['alice', 'a1'], ['bob'], 'after-reopen');
+        expect(again.senderOffset).toBe(5);
+        for (const earlier of sent) expect(BigInt(again.signalId) > BigInt(earlier.signalId)).toBe(true);
+        await expectContiguous(store, 'bob');
+      });
+
+      it(`${name} - a message and its idempotency key go only when no entry refers to it any more`, async () => {
+        const { store, at } = await timed();
+        const original = await send(store, ['alice', 'a1'], ['bob'], 'once');
+        // One of its two entries goes: the message, its body and its idempotency key stay.
+        expect(await store.pruneOlderThan(CUTOFF, 1)).toEqual({ entries: 1, messages: 0, cursors: 0 });
+        const remaining = [...(await store.readEntries('alice', 0, 10)), ...(await store.readEntries('bob', 0, 10))];
+        expect(remaining).toHaveLength(1);
+        expect(bodyOf(remaining[0]!).text).toBe('once');
+        expect(await send(store, ['alice', 'a1'], ['bob'], 'once')).toMatchObject({ duplicate: true, signalId: original.signalId });
+        // The other goes too: now the message is gone, and the same id is a new message.
+        expect(await store.pruneOlderThan(CUTOFF, 1)).toEqual({ entries: 1, messages: 1, cursors: 0 });
+        at(YOUNG);
+        const resent = await send(store, ['alice', 'a1'], ['bob'], 'once');
+        expect(resent.duplicate).toBe(false);
+        expect(BigInt(resent.signalId) > BigInt(original.signalId)).toBe(true);
+        expect(resent.senderOffset).toBe(2);
+      });
+
+      it(`${name} - a note to oneself goes with its single entry`, async () => {
+        const { store, at } = await timed();
+        await send(store, ['alice', 'a1'], ['alice', 'laptop'], 'note');
+        expect(await store.pruneOlderThan(CUTOFF, 500)).toEqual({ entries: 1, messages: 1, cursors: 0 });
+        at(YOUNG);
+        expect(await send(store, ['alice', 'a1'], ['alice'], 'note')).toMatchObject({ duplicate: false, senderOffset: 2 });
+      });
+
+      it(`${name} - a receipt for a message retention removed is not-found; receipt entries are pruned like any entry`, async () => {
+        const { store } = await timed();
+        const message = await send(store, ['alice', 'a1'], ['bob'], 'm1');
+        const receipt = { messageSignalId: message.signalId, status: 3, senderEid: 'bob', senderDevice: 'b1', toEid: 'alice', body: new Uint8Array([1, 2, 3]) };
+        expect((await store.appendReceipt(receipt)).result).toBe('stored');
+        expect((await store.appendReceipt(receipt)).result).toBe('duplicate');
+        expect(await store.pruneOlderThan(CUTOFF, 500)).toEqual({ entries: 4, messages: 1, cursors: 0 });
+        expect((await store.appendReceipt(receipt)).result).toBe('not-found');
+        expect(await store.queueInfo('alice')).toMatchObject({ head: 2, first: 3 });
+      });
+
+      it(`${name} - cursors of devices unseen since the cutoff are removed, at most maxEntries per batch; seen ones stay, even behind first`, async () => {
+        const { store, at } = await timed();
+        for (let i = 0; i < 3; i++) await send(store, ['alice', 'a1'], ['bob'], `m-${i}`);
+        for (const device of ['d1', 'd2', 'd3', 'd4', 'd5']) await store.commitCursor('bob', device, 1);
+        at(YOUNG);
+        await send(store, ['alice', 'a1'], ['bob'], 'young');
+        await store.commitCursor('bob', 'laptop', 1);
+        await store.commitCursor('bob', 'd5', 2);
+        const removed: number[] = [];
+        for (;;) {
+          const { cursors } = await store.pruneOlderThan(CUTOFF, 2);
+          removed.push(cursors);
+          if (cursors < 2) break;
+        }
+        expect(removed.reduce((a, b) => a + b, 0)).toBe(4);
+        for (const device of ['d1', 'd2', 'd3', 'd4']) expect(await store.getCursor('bob', device)).toBeUndefined();
+        expect(await store.getCursor('bob', 'd5')).toBe(2);
+        expect(await store.getCursor('bob', 'laptop')).toBe(1);
+        expect(await store.queueInfo('bob')).toMatchObject({ head: 4, first: 4 });
+      });
+
+      it(`${name} - pruneOlderThan refuses a batch size below 1`, async () => {
+        const { store } = await timed();
+        await expect(store.pruneOlderThan(CUTOFF, 0)).rejects.toBeInstanceOf(RangeError);
       });
     });
   });

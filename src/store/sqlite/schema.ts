@@ -72,7 +72,47 @@ const MIGRATIONS: string[] = [
     hidden INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  -- SPEC §6 F10 retention. When each non-empty queue's first entry was stored: retention finds
+  -- the queues holding old entries through the index, and appends write here only when a queue
+  -- gets its first entry (an index on entries(stored_at) would cost every append an insert).
+  CREATE TABLE queue_starts (
+    eid             TEXT    PRIMARY KEY,
+    first_stored_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX queue_starts_by_time ON queue_starts (first_stored_at);
+  -- SQLite takes the bare stored_at from the row holding min(user_offset).
+  INSERT INTO queue_starts (eid, first_stored_at)
+    SELECT eid, stored_at FROM (SELECT eid, min(user_offset), stored_at FROM entries GROUP BY eid);
+  -- Cursors of devices unseen for the retention period are found through this one.
+  CREATE INDEX cursors_by_seen_at ON cursors (seen_at);
+
+  -- The highest offset retention ever removed from each queue it pruned: a queue's head is
+  -- max(last entry, pruned_through), so it never goes back, even when pruning empties the queue.
+  -- Only retention writes here; appends never do.
+  CREATE TABLE queue_floors (
+    eid            TEXT    PRIMARY KEY,
+    pruned_through INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Where the message's entry in the recipient's queue is (0 for a message to oneself), so
+  -- retention can tell with two key lookups whether any entry still refers to a message body.
+  ALTER TABLE messages ADD COLUMN recipient_offset INTEGER NOT NULL DEFAULT 0;
+  -- Backfill from the stored entries (a temporary index keeps it linear). Rows from before
+  -- migration 2 have no recipient_eid: it is the other entry's owner, or the sender for a note
+  -- to oneself (the only message with a single entry while nothing was ever pruned).
+  CREATE INDEX migration_3_message_entries ON entries (signal_id) WHERE kind = 1;
+  UPDATE messages SET
+    recipient_offset = coalesce((SELECT e.user_offset FROM entries e
+      WHERE e.kind = 1 AND e.signal_id = messages.signal_id AND e.eid <> messages.sender_eid), 0),
+    recipient_eid = coalesce(nullif(recipient_eid, ''), (SELECT e.eid FROM entries e
+      WHERE e.kind = 1 AND e.signal_id = messages.signal_id AND e.eid <> messages.sender_eid), sender_eid);
+  DROP INDEX migration_3_message_entries;
+  `,
 ];
+
+/** meta key: the highest signal_id retention removed, so the sequence never restarts below it (SPEC §6 F10). */
+export const PRUNED_SIGNAL_ID_KEY = 'pruned_signal_id';
 
 /** subscriptions.state */
 export const SubscriptionState = { Active: 1, Pending: 2 } as const;

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ContactStore } from '../../core/contact-store.js';
-import type { MessageStore } from '../../core/message-store.js';
+import type { MessageStore, PruneResult } from '../../core/message-store.js';
 import {
   ContactAction,
   EntryKind,
@@ -182,6 +182,17 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
 
   async setHidden(eid: Eid, hidden: boolean): Promise<void> {
     await this.writer.write({ type: 'visibility', eid, hidden });
+  }
+
+  /** SPEC §6 F10: one retention batch, queued as one op of the writer's transactions (see the port). */
+  async pruneOlderThan(cutoffMs: number, maxEntries: number): Promise<PruneResult> {
+    if (!Number.isFinite(cutoffMs) || !Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+      throw new RangeError(`pruneOlderThan(${cutoffMs}, ${maxEntries}): need a finite cutoff and a positive integer batch size`);
+    }
+    const outcome = await this.writer.write({ type: 'prune', cutoff: cutoffMs, maxEntries });
+    if (outcome.type === 'failed') throw new Error(`retention batch failed: ${outcome.error}`);
+    const { entries, messages, cursors } = expect(outcome, 'prune');
+    return { entries, messages, cursors };
   }
 
   async ping(): Promise<void> {

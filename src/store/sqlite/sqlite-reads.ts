@@ -1,7 +1,7 @@
 /** The read-only queries of the SQLite store, on a read-only connection of the main thread. */
 import type Database from 'better-sqlite3';
 import { EntryKind, Relation, type ContactRelation, type DeviceId, type Eid, type Offset, type QueueEntry, type QueueInfo } from '../../core/types.js';
-import { SubscriptionState } from './schema.js';
+import { PRUNED_SIGNAL_ID_KEY, SubscriptionState } from './schema.js';
 
 interface EntryRow {
   user_offset: number;
@@ -26,8 +26,13 @@ export class SqliteReads {
          FROM entries e LEFT JOIN messages m ON e.kind = ${EntryKind.Message} AND m.signal_id = e.signal_id
          WHERE e.eid = ? AND e.user_offset > ? ORDER BY e.user_offset LIMIT ?`,
       ),
-      head: db.prepare('SELECT max(user_offset) FROM entries WHERE eid = ?').pluck(),
-      first: db.prepare('SELECT min(user_offset) FROM entries WHERE eid = ?').pluck(),
+      // One statement, so one snapshot even while retention commits. SPEC §6 F10: a queue's head
+      // is its last entry or, if retention emptied it, the last offset retention removed.
+      queueInfo: db.prepare(
+        `SELECT (SELECT max(user_offset) FROM entries WHERE eid = $eid) AS last,
+                (SELECT min(user_offset) FROM entries WHERE eid = $eid) AS first,
+                (SELECT pruned_through FROM queue_floors WHERE eid = $eid) AS prunedThrough`,
+      ),
       cursor: db.prepare('SELECT cursor FROM cursors WHERE eid = ? AND device = ?').pluck(),
       subscribersOf: db.prepare(`SELECT subscriber FROM subscriptions WHERE target = ? AND state = ${SubscriptionState.Active}`).pluck(),
       subscriptionsOf: db.prepare(`SELECT target FROM subscriptions WHERE subscriber = ? AND state = ${SubscriptionState.Active}`).pluck(),
@@ -37,7 +42,13 @@ export class SqliteReads {
       blockedBy: db.prepare('SELECT blocked FROM blocks WHERE blocker = ?').pluck(),
       allBlocks: db.prepare('SELECT blocker, blocked FROM blocks').raw(),
       hidden: db.prepare('SELECT hidden FROM user_settings WHERE eid = ?').pluck(),
-      maxSignalId: db.prepare('SELECT max(signal_id) FROM messages').pluck(),
+      // Retention may have removed the newest messages: the sequence restarts above those too.
+      maxSignalId: db
+        .prepare(
+          `SELECT max(coalesce((SELECT max(signal_id) FROM messages), 0),
+                      coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = '${PRUNED_SIGNAL_ID_KEY}'), 0))`,
+        )
+        .pluck(),
     };
   }
 
@@ -56,9 +67,10 @@ export class SqliteReads {
   }
 
   queueInfo(eid: Eid): QueueInfo {
-    const head = (this.statements.head.get(eid) as number | null) ?? 0;
-    const first = (this.statements.first.get(eid) as number | null) ?? head + 1;
-    return { head, first, epoch: this.instanceId };
+    const row = this.statements.queueInfo.get({ eid }) as { last: number | null; first: number | null; prunedThrough: number | null };
+    const head = Math.max(row.last ?? 0, row.prunedThrough ?? 0);
+    // Retention removes only a prefix of a queue, so the smallest stored offset is the first retained.
+    return { head, first: row.first ?? head + 1, epoch: this.instanceId };
   }
 
   cursor(eid: Eid, device: DeviceId): Offset | undefined {
@@ -103,7 +115,7 @@ export class SqliteReads {
   }
 
   maxSignalId(): number {
-    return (this.statements.maxSignalId.get() as number | null) ?? 0;
+    return this.statements.maxSignalId.get() as number;
   }
 
   ping(): void {

@@ -5,7 +5,8 @@
 import type Database from 'better-sqlite3';
 import { ContactAction, EntryKind } from '../../core/types.js';
 import { SubscriptionState } from './schema.js';
-import type { ContactOp, MessageOp, ReceiptOp, VisibilityOp, WriteOutcome, WrittenEntry } from './writer-protocol.js';
+import type { WriteOp, ContactOp, MessageOp, ReceiptOp, WriteOutcome, WrittenEntry } from './writer-protocol.js';
+import { RetentionPruner } from './writer-retention.js';
 
 const READ = 3;
 const DELIVERED = 2;
@@ -15,12 +16,20 @@ export class WriterOps {
   /** Committed queue heads; a transaction works on `pendingHeads` until it commits. */
   private readonly heads = new Map<string, number>();
   private pendingHeads = new Map<string, number>();
+  /**
+   * Whether each queue has entries (a queue_starts row), known so far; like the heads, a
+   * transaction works on `pendingStarted` until it commits. Appends query nothing once known.
+   */
+  private readonly started = new Map<string, boolean>();
+  private pendingStarted = new Map<string, boolean>();
+  private readonly pruner: RetentionPruner;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
+    this.pruner = new RetentionPruner(db);
     this.statements = {
       insertMessage: db.prepare(
-        `INSERT INTO messages (signal_id, sender_eid, client_id, sender_offset, body, stored_at, recipient_eid)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_eid, client_id) DO NOTHING`,
+        `INSERT INTO messages (signal_id, sender_eid, client_id, sender_offset, body, stored_at, recipient_eid, recipient_offset)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_eid, client_id) DO NOTHING`,
       ),
       findMessage: db.prepare('SELECT signal_id, sender_offset, stored_at FROM messages WHERE sender_eid = ? AND client_id = ?'),
       messageParties: db.prepare('SELECT sender_eid, recipient_eid FROM messages WHERE signal_id = ?'),
@@ -28,7 +37,15 @@ export class WriterOps {
         `INSERT INTO entries (eid, user_offset, kind, signal_id, author_device, target_device, body, stored_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      headOf: db.prepare('SELECT max(user_offset) FROM entries WHERE eid = ?').pluck(),
+      // SPEC §6 F10: retention may have emptied the queue; the head never goes back.
+      headOf: db
+        .prepare(
+          `SELECT max(coalesce((SELECT max(user_offset) FROM entries WHERE eid = $eid), 0),
+                      coalesce((SELECT pruned_through FROM queue_floors WHERE eid = $eid), 0))`,
+        )
+        .pluck(),
+      hasStart: db.prepare('SELECT 1 FROM queue_starts WHERE eid = ?').pluck(),
+      insertStart: db.prepare('INSERT INTO queue_starts (eid, first_stored_at) VALUES (?, ?) ON CONFLICT (eid) DO NOTHING'),
       insertReceipt: db.prepare('INSERT INTO receipts (signal_id, status) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       hasReceipt: db.prepare('SELECT 1 FROM receipts WHERE signal_id = ? AND status = ?').pluck(),
       subscription: db.prepare('SELECT state FROM subscriptions WHERE subscriber = ? AND target = ?').pluck(),
@@ -48,15 +65,18 @@ export class WriterOps {
 
   beginTransaction(): void {
     this.pendingHeads = new Map();
+    this.pendingStarted = new Map();
   }
 
-  /** The transaction committed: its heads become the committed ones. */
+  /** The transaction committed: its heads (and queue starts) become the committed ones. */
   commitTransaction(): void {
     for (const [eid, head] of this.pendingHeads) this.heads.set(eid, head);
+    for (const [eid, started] of this.pendingStarted) this.started.set(eid, started);
     this.pendingHeads = new Map();
+    this.pendingStarted = new Map();
   }
 
-  run(op: MessageOp | ReceiptOp | ContactOp | VisibilityOp): WriteOutcome {
+  run(op: WriteOp): WriteOutcome {
     switch (op.type) {
       case 'message':
         return this.message(op);
@@ -67,13 +87,29 @@ export class WriterOps {
       case 'visibility':
         this.statements.upsertHidden.run(op.eid, op.hidden ? 1 : 0);
         return { type: 'visibility' };
+      case 'prune':
+        return this.prune(op);
+    }
+  }
+
+  /**
+   * Retention runs in a savepoint of the batch's transaction: if it fails, only its own changes
+   * are rolled back and the appends beside it still commit.
+   */
+  private prune(op: Extract<WriteOp, { type: 'prune' }>): WriteOutcome {
+    try {
+      const { outcome, emptied } = this.db.transaction(() => this.pruner.prune(op))();
+      for (const eid of emptied) this.pendingStarted.set(eid, false);
+      return outcome;
+    } catch (err) {
+      return { type: 'failed', error: (err as Error).message };
     }
   }
 
   private head(eid: string): number {
     let value = this.pendingHeads.get(eid) ?? this.heads.get(eid);
     if (value === undefined) {
-      value = (this.statements.headOf.get(eid) as number | null) ?? 0;
+      value = this.statements.headOf.get({ eid }) as number;
       this.heads.set(eid, value);
     }
     return value;
@@ -84,19 +120,36 @@ export class WriterOps {
     const offset = this.head(eid) + 1;
     this.statements.insertEntry.run(eid, offset, kind, signalId, author, target, body, storedAt);
     this.pendingHeads.set(eid, offset);
+    if (!this.hasEntries(eid)) {
+      // SPEC §6 F10: the queue's first entry; retention finds the queue by its time.
+      this.statements.insertStart.run(eid, storedAt);
+      this.pendingStarted.set(eid, true);
+    }
     return offset;
+  }
+
+  /** Whether `eid`'s queue had entries before this append (it has a queue_starts row). */
+  private hasEntries(eid: string): boolean {
+    let value = this.pendingStarted.get(eid) ?? this.started.get(eid);
+    if (value === undefined) {
+      value = this.statements.hasStart.get(eid) !== undefined;
+      this.started.set(eid, value);
+    }
+    return value;
   }
 
   private message(op: MessageOp): WriteOutcome {
     const s = this.statements;
+    const selfMessage = op.recipientEid === op.senderEid;
     const senderOffset = this.head(op.senderEid) + 1;
+    const expectedRecipientOffset = selfMessage ? 0 : this.head(op.recipientEid) + 1;
     const inserted =
-      s.insertMessage.run(op.signalId, op.senderEid, op.clientId, senderOffset, op.body, op.storedAt, op.recipientEid).changes === 1;
+      s.insertMessage.run(op.signalId, op.senderEid, op.clientId, senderOffset, op.body, op.storedAt, op.recipientEid, expectedRecipientOffset)
+        .changes === 1;
     if (!inserted) {
       const original = s.findMessage.get(op.senderEid, op.clientId) as { signal_id: number; sender_offset: number; stored_at: number };
       return { type: 'message', duplicate: true, signalId: original.signal_id, storedAt: original.stored_at, senderOffset: original.sender_offset, recipientOffset: 0 };
     }
-    const selfMessage = op.recipientEid === op.senderEid;
     // A note to oneself has one entry; its target is the recipient device, if any.
     this.append(op.senderEid, EntryKind.Message, op.signalId, op.senderDevice, selfMessage ? op.recipientDevice : '', null, op.storedAt);
     // The author device belongs to the sender: in the recipient's queue no device authored it.

@@ -39,7 +39,16 @@ export interface VisibilityOp {
   hidden: boolean;
 }
 
-export type WriteOp = MessageOp | ReceiptOp | ContactOp | VisibilityOp;
+/** SPEC §6 F10: one bounded retention batch (see MessageStore.pruneOlderThan). */
+export interface PruneOp {
+  type: 'prune';
+  /** Epoch ms: entries stored and cursors last seen before this are removed. */
+  cutoff: number;
+  /** Most queue entries (and, separately, most cursors) removed by this op. */
+  maxEntries: number;
+}
+
+export type WriteOp = MessageOp | ReceiptOp | ContactOp | VisibilityOp | PruneOp;
 
 /** A queue entry the transaction wrote: which queue, which offset, which author device. */
 export interface WrittenEntry {
@@ -52,7 +61,10 @@ export type WriteOutcome =
   | { type: 'message'; duplicate: boolean; signalId: number; storedAt: number; senderOffset: number; recipientOffset: number }
   | { type: 'receipt'; result: 'stored' | 'duplicate' | 'superseded' | 'not-found' | 'forbidden'; entries: WrittenEntry[] }
   | { type: 'contact'; result: 'applied' | 'unchanged' | 'not-pending' | 'blocked'; entries: WrittenEntry[] }
-  | { type: 'visibility' };
+  | { type: 'visibility' }
+  | { type: 'prune'; entries: number; messages: number; cursors: number }
+  /** The op failed and its savepoint was rolled back; the rest of the transaction still commits. */
+  | { type: 'failed'; error: string };
 
 export interface CursorWrite {
   eid: string;

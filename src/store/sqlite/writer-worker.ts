@@ -23,9 +23,9 @@ function runBatch(batch: WriteOp[], cursors: CursorWrite[]): WriteOutcome[] {
   ops.beginTransaction();
   const outcomes = db
     .transaction(() => {
-      const results = batch.map((op) => ops.run(op));
+      // Cursors first, so a retention op in the same batch judges them by their latest seen_at.
       for (const cursor of cursors) upsertCursor.run(cursor.eid, cursor.device, cursor.cursor, cursor.seenAt);
-      return results;
+      return batch.map((op) => ops.run(op));
     })
     .immediate();
   ops.commitTransaction();

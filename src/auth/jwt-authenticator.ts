@@ -68,7 +68,9 @@ export class JwtAuthenticator implements Authenticator {
       throw new AuthError('token has no valid device_id claim');
     }
     if (typeof payload.jti !== 'string' || payload.jti === '') throw new AuthError('token has no jti claim');
-    return { eid, deviceId, expiresAt: (payload.exp as number) * 1000, jti: payload.jti };
+    // iat_ms: this server's issuer adds millisecond precision, so a logout refuses exactly the tokens before it.
+    const issuedAtMs = typeof payload['iat_ms'] === 'number' ? payload['iat_ms'] : typeof payload.iat === 'number' ? payload.iat * 1000 : 0;
+    return { eid, deviceId, expiresAt: (payload.exp as number) * 1000, jti: payload.jti, issuedAt: issuedAtMs };
   }
 }
 

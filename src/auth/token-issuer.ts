@@ -22,15 +22,21 @@ export class TokenIssuer {
     this.key = new TextEncoder().encode(secret);
   }
 
-  async issueAccessToken({ eid, deviceId, ttlSeconds = 3600, now = Date.now() }: IssueOptions): Promise<string> {
+  async issueAccessToken(options: IssueOptions): Promise<string> {
+    return (await this.issue(options)).token;
+  }
+
+  /** Issues an access token and tells its jti and expiry (for the token store). */
+  async issue({ eid, deviceId, ttlSeconds = 3600, now = Date.now() }: IssueOptions): Promise<{ token: string; jti: string; expiresAt: number }> {
     const issuedAt = Math.floor(now / 1000);
-    let jwt = new SignJWT({ eid, device_id: deviceId })
+    const jti = randomUUID();
+    let jwt = new SignJWT({ eid, device_id: deviceId, iat_ms: now })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setJti(randomUUID())
+      .setJti(jti)
       .setIssuedAt(issuedAt)
       .setExpirationTime(issuedAt + ttlSeconds);
     if (this.options.issuer) jwt = jwt.setIssuer(this.options.issuer);
     if (this.options.audience) jwt = jwt.setAudience(this.options.audience);
-    return jwt.sign(this.key);
+    return { token: await jwt.sign(this.key), jti, expiresAt: (issuedAt + ttlSeconds) * 1000 };
   }
 }

@@ -24,6 +24,13 @@ export interface Config {
   maxFrameBytes: number;
   idleTimeoutMs: number;
   window: number;
+  adminToken: string | undefined;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  pushWebhookUrl: string | undefined;
+  pushWebhookSecret: string | undefined;
+  /** 0 keeps everything. */
+  retentionDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -42,6 +49,29 @@ function integer(env: Env, name: string, fallback: number, min: number, max = Nu
 function text(env: Env, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function adminToken(env: Env): string | undefined {
+  const token = text(env, 'BIMIP_ADMIN_TOKEN');
+  if (token !== undefined && token.length < 16) throw new ConfigError('BIMIP_ADMIN_TOKEN', 'must be at least 16 characters');
+  return token;
+}
+
+function pushWebhook(env: Env): { pushWebhookUrl: string | undefined; pushWebhookSecret: string | undefined } {
+  const url = text(env, 'BIMIP_PUSH_WEBHOOK_URL');
+  const secret = text(env, 'BIMIP_PUSH_WEBHOOK_SECRET');
+  if (url === undefined) return { pushWebhookUrl: undefined, pushWebhookSecret: secret };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('BIMIP_PUSH_WEBHOOK_URL', `not a URL: "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('BIMIP_PUSH_WEBHOOK_URL', 'must be an http(s) URL');
+  if (!secret || secret.length < 16) {
+    throw new ConfigError('BIMIP_PUSH_WEBHOOK_SECRET', 'required with BIMIP_PUSH_WEBHOOK_URL, at least 16 characters (receivers verify X-Bimip-Signature with it)');
+  }
+  return { pushWebhookUrl: url, pushWebhookSecret: secret };
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -68,5 +98,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxFrameBytes: integer(env, 'BIMIP_MAX_FRAME_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     idleTimeoutMs: integer(env, 'BIMIP_IDLE_TIMEOUT_SECONDS', 60, 1, 86_400) * 1000,
     window: integer(env, 'BIMIP_WINDOW', 512, 1, 100_000),
+    adminToken: adminToken(env),
+    accessTtlSeconds: integer(env, 'BIMIP_ACCESS_TOKEN_TTL_SECONDS', 3600, 10, 30 * 86_400),
+    refreshTtlSeconds: integer(env, 'BIMIP_REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+    ...pushWebhook(env),
+    retentionDays: integer(env, 'BIMIP_RETENTION_DAYS', 30, 0, 36_500),
   };
 }

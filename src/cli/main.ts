@@ -36,8 +36,9 @@ program
   .requiredOption('--eid <eid>', 'user id, e.g. a@example.com')
   .requiredOption('--device <id>', 'device id (connection_resource_id), e.g. phone')
   .option('--ttl <seconds>', 'lifetime in seconds', positiveInteger, 3600)
+  .option('--refresh', 'print JSON with an access token and a refresh token')
   .option('--data-dir <dir>', 'data directory holding the generated secret (BIMIP_DATA_DIR)')
-  .action(async (flags: { eid: string; device: string; ttl: number; dataDir?: string }) => {
+  .action(async (flags: { eid: string; device: string; ttl: number; refresh?: boolean; dataDir?: string }) => {
     const env = { ...process.env };
     if (flags.dataDir) env['BIMIP_DATA_DIR'] = flags.dataDir;
     await printToken(loadConfig(env), flags);

@@ -1,9 +1,10 @@
 /** `bimip serve`: the composition root of the embedded default (SQLite file + in-process bus). */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { JwtAuthenticator } from '../auth/jwt-authenticator.js';
-import { loadOrCreateSecret } from '../auth/secret-file.js';
+import { setUpAuth } from './auth-setup.js';
+import { systemClock } from '../core/clock.js';
+import { WebhookPushHook } from '../push/index.js';
+import { RetentionService } from '../retention/retention-service.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import { BimipServer } from '../server/bimip-server.js';
 import { ServerMetrics } from '../server/metrics.js';
@@ -12,20 +13,10 @@ import type { Config } from './config.js';
 
 export async function serve(config: Config): Promise<BimipServer> {
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
-  const verifyOptions = { issuer: config.jwtIssuer, audience: config.jwtAudience };
-  let authenticator: JwtAuthenticator;
-  let generatedSecretPath: string | undefined;
-  if (config.jwtPublicKeyPath) {
-    authenticator = JwtAuthenticator.withPublicKey(readFileSync(config.jwtPublicKeyPath, 'utf8'), verifyOptions);
-  } else if (config.jwtSecret) {
-    authenticator = JwtAuthenticator.withSecret(config.jwtSecret, verifyOptions);
-  } else {
-    const generated = loadOrCreateSecret(config.dataDir);
-    generatedSecretPath = generated.path;
-    authenticator = JwtAuthenticator.withSecret(generated.secret, verifyOptions);
-  }
-
   const metrics = new ServerMetrics();
+  const auth = await setUpAuth(config, metrics.tokenEvent);
+  const generatedSecretPath = auth.generatedSecretPath;
+
   const store = await SqliteMessageStore.open({
     path: join(config.dataDir, 'bimip.sqlite'),
     onCommit: (size, seconds) => {
@@ -33,13 +24,24 @@ export async function serve(config: Config): Promise<BimipServer> {
       metrics.commitLatency.observe(seconds);
     },
   });
+  const pushHook = config.pushWebhookUrl
+    ? await WebhookPushHook.open({
+        url: config.pushWebhookUrl,
+        secret: config.pushWebhookSecret!,
+        outboxPath: join(config.dataDir, 'push-outbox.sqlite'),
+        logger,
+        registry: metrics.registry,
+      })
+    : undefined;
   const server = await BimipServer.start({
     host: config.host,
     port: config.port,
     store,
     contacts: store,
     bus: new MemoryBus(),
-    authenticator,
+    tokens: auth.tokens,
+    adminToken: config.adminToken,
+    pushHook,
     logger,
     metrics,
     limits: { maxFrameBytes: config.maxFrameBytes },
@@ -47,7 +49,17 @@ export async function serve(config: Config): Promise<BimipServer> {
     session: { ratePerSecond: config.rateLimit, rateBurst: config.rateLimit * 2 },
     idleTimeoutMs: config.idleTimeoutMs,
   });
-  logger.info({ url: server.url, dataDir: config.dataDir }, 'BIMIP listening');
+  const retention =
+    config.retentionDays > 0
+      ? new RetentionService({ store, clock: systemClock, logger, retentionMs: config.retentionDays * 86_400_000, registry: metrics.registry })
+      : undefined;
+  retention?.start();
+  // Token rows and revocations are only needed until the tokens they concern expire.
+  const tokenHousekeeping = systemClock.setInterval(() => {
+    void auth.store.pruneExpired(Date.now()).catch((err: unknown) => logger.warn({ err }, 'token housekeeping failed'));
+    auth.revocations.forgetExpired(Date.now());
+  }, 3_600_000);
+  logger.info({ url: server.url, dataDir: config.dataDir, push: Boolean(pushHook), retentionDays: config.retentionDays }, 'BIMIP listening');
   if (generatedSecretPath) {
     process.stderr.write(
       `\nBIMIP is listening on ${server.url}\n` +
@@ -62,7 +74,13 @@ export async function serve(config: Config): Promise<BimipServer> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: flushing accepted frames, closing connections with 1001');
-    server.stop().then(
+    tokenHousekeeping.cancel();
+    Promise.resolve()
+      .then(() => retention?.stop())
+      .then(() => server.stop())
+      .then(() => pushHook?.close())
+      .then(() => auth.store.close())
+      .then(
       () => {
         logger.info({}, 'stopped');
         process.exit(0);

@@ -1,14 +1,22 @@
-/** `bimip token`: prints an access token signed with the server's HS256 secret (SPEC §8). */
-import { loadOrCreateSecret } from '../auth/secret-file.js';
-import { TokenIssuer } from '../auth/token-issuer.js';
+/** `bimip token`: prints an access token (or, with --refresh, an access + refresh pair as JSON) signed with the server's secret (SPEC §8). */
+import { setUpAuth } from './auth-setup.js';
 import { ConfigError, type Config } from './config.js';
 
-export async function printToken(config: Config, args: { eid: string; device: string; ttl: number }): Promise<void> {
+export async function printToken(config: Config, args: { eid: string; device: string; ttl: number; refresh?: boolean }): Promise<void> {
   if (config.jwtPublicKeyPath) {
     throw new ConfigError('BIMIP_JWT_PUBLIC_KEY', 'tokens are issued by an external signer; `bimip token` needs BIMIP_JWT_SECRET or the generated secret');
   }
-  const secret = config.jwtSecret ?? loadOrCreateSecret(config.dataDir).secret;
-  const issuer = new TokenIssuer(secret, { issuer: config.jwtIssuer, audience: config.jwtAudience });
-  const token = await issuer.issueAccessToken({ eid: args.eid, deviceId: args.device, ttlSeconds: args.ttl });
-  process.stdout.write(`${token}\n`);
+  const auth = await setUpAuth(config);
+  try {
+    const pair = await auth.tokens.issuePair(args.eid, args.device, { accessTtlSeconds: args.ttl });
+    if (!args.refresh) {
+      process.stdout.write(`${pair.accessToken}\n`);
+      return;
+    }
+    process.stdout.write(
+      `${JSON.stringify({ access_token: pair.accessToken, refresh_token: pair.refreshToken, token_type: 'Bearer', expires_at: pair.accessExpiresAt, refresh_expires_at: pair.refreshExpiresAt })}\n`,
+    );
+  } finally {
+    await auth.store.close();
+  }
 }

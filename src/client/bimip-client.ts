@@ -22,12 +22,18 @@ import {
   type ErrorMessage,
   type IdentityInit,
   type PingPong,
+  type Logout,
   type Signal,
   type Sync,
+  type TokenAuthority,
 } from '../protocol/index.js';
 import { AsyncQueue } from './async-queue.js';
 import { ContactAction, type ContactActionValue, type ReceiptStatusValue, type TransientStatusValue } from './constants.js';
-import { BimipRequestError, ConnectionClosedError } from './errors.js';
+import { BimipRequestError, ConnectionClosedError, TokenAuthorityError } from './errors.js';
+
+/** Routes whose frames have no id: their errors answer the oldest request of that route. */
+const ID_LESS_ROUTES = new Set<number>([Route.TokenAuthority, Route.Logout]);
+const TokenAuthorityType = { REFRESH: 1, VALIDATE: 2, REVOKE: 3 } as const;
 import { PendingRequests } from './requests.js';
 import { OPEN, defaultWebSocketFactory, type ConnectOptions, type WebSocketLike } from './socket.js';
 import type { AwarenessOptions, ContactEntry, QueueEntry, ReceiptTarget, SendOptions, SyncResult } from './types.js';
@@ -233,6 +239,34 @@ export class BimipClient {
     return answer.entries.map((entry) => ({ eid: entry.eid ?? '', relation: entry.relation ?? 0 }));
   }
 
+  /**
+   * Exchanges a refresh token for a new pair (SPEC §6 F8). The presented token is spent: keep the
+   * new one. Rejects with TokenAuthorityError when refused (unknown, expired, already used — which
+   * also revokes its whole family — or tokens issued externally).
+   */
+  async refreshToken(refreshToken: string): Promise<{ accessToken: string; refreshToken: string }> {
+    const answer = await this.tokenAuthority(TokenAuthorityType.REFRESH, refreshToken);
+    return { accessToken: answer.token, refreshToken: answer.details };
+  }
+
+  /** Asks whether an access token is valid (signature, expiry, revocation); resolves when it is. */
+  validateToken(token: string): Promise<TokenAuthority> {
+    return this.tokenAuthority(TokenAuthorityType.VALIDATE, token);
+  }
+
+  /** Revokes one of this user's tokens (an access token, its jti, or a refresh token and its family). */
+  revokeToken(tokenOrJti: string): Promise<TokenAuthority> {
+    return this.tokenAuthority(TokenAuthorityType.REVOKE, tokenOrJti);
+  }
+
+  /**
+   * Logs this device out (or, with `everyDevice`, every device of the user): its tokens are revoked,
+   * its cursor deleted, and the server closes the connection after answering.
+   */
+  logout(everyDevice = false): Promise<Logout> {
+    return this.request<Logout>(Route.Logout, '', encodeFrame('logout', { type: everyDevice ? 2 : 1, timestamp: Date.now() }));
+  }
+
   /** Sends raw bytes as one frame (tests of bad input). */
   sendRaw(data: Uint8Array): void {
     this.socket.send(data);
@@ -241,6 +275,13 @@ export class BimipClient {
   close(code = 1000, reason = ''): Promise<CloseInfo> {
     if (this.socket.readyState <= OPEN) this.socket.close(code, reason);
     return this.closed;
+  }
+
+  /** TokenAuthority and Logout frames carry no id: their answers come back in request order. */
+  private async tokenAuthority(type: number, token: string): Promise<TokenAuthority> {
+    const answer = await this.request<TokenAuthority>(Route.TokenAuthority, '', encodeFrame('tokenAuthority', { type, task: 1, token, timestamp: Date.now() }));
+    if (answer.task !== 2) throw new TokenAuthorityError(answer.details);
+    return answer;
   }
 
   private contact(action: ContactActionValue, eid: string): Promise<Contact> {
@@ -295,9 +336,17 @@ export class BimipClient {
           this.pending.resolve(Route.PingPong, frame.value.id, frame.value);
         }
         return;
+      case 'tokenAuthority':
+        this.pending.resolve(Route.TokenAuthority, '', frame.value);
+        return;
+      case 'logout':
+        this.pending.resolve(Route.Logout, '', frame.value);
+        return;
       case 'error':
         this.errors.push(frame.value);
-        if (frame.value.id) this.pending.reject(frame.value.errorOrigin, frame.value.id, new BimipRequestError(frame.value));
+        if (frame.value.id || ID_LESS_ROUTES.has(frame.value.errorOrigin)) {
+          this.pending.reject(frame.value.errorOrigin, frame.value.id, new BimipRequestError(frame.value));
+        }
         return;
       default:
         return;

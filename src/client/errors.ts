@@ -33,3 +33,11 @@ export class BimipRequestError extends Error {
     this.id = error.id;
   }
 }
+
+/** A TokenAuthority request was answered with task 3 (ERROR); `message` is the server's reason. */
+export class TokenAuthorityError extends Error {
+  constructor(readonly details: string) {
+    super(details || 'token request refused');
+    this.name = 'TokenAuthorityError';
+  }
+}

@@ -1,6 +1,6 @@
 /** The client SDK's public surface (package export `bimip/client`). */
 export { BimipClient } from './bimip-client.js';
-export { BimipRequestError, ConnectionClosedError } from './errors.js';
+export { BimipRequestError, ConnectionClosedError, TokenAuthorityError } from './errors.js';
 export type { ConnectOptions, WebSocketFactory, WebSocketLike } from './socket.js';
 export type {
   AwarenessOptions,

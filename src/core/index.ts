@@ -4,6 +4,7 @@ export type * from './message-store.js';
 export type * from './contact-store.js';
 export type * from './presence-store.js';
 export type * from './push-hook.js';
+export type * from './token-store.js';
 export type * from './bus.js';
 export type * from './authenticator.js';
 export type * from './transport.js';

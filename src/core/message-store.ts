@@ -29,8 +29,12 @@ export interface MessageStore {
   queueInfo(eid: Eid): Promise<QueueInfo>;
   /** The device's committed cursor, or undefined if the device has none yet. */
   getCursor(eid: Eid, device: DeviceId): Promise<Offset | undefined>;
-  /** Moves the cursor forward (a lower value is ignored). */
+  /** Moves the cursor forward (a lower value is ignored); committing the same value marks the device seen. */
   commitCursor(eid: Eid, device: DeviceId, offset: Offset): Promise<void>;
+  /** Logout: forgets the cursor of `device`, or of every device of the user when `device` is ''. Durable when it resolves. */
+  deleteCursors(eid: Eid, device: DeviceId): Promise<void>;
+  /** The user's devices that have a cursor (connected before and not forgotten). */
+  knownDevices(eid: Eid): Promise<DeviceId[]>;
   /**
    * SPEC §6 F10 retention, one bounded batch. Removes, atomically and never concurrently with an
    * append (so a batch delays appends only briefly; keep `maxEntries` small, e.g. 500):

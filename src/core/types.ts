@@ -15,6 +15,8 @@ export interface Principal {
   expiresAt: number;
   /** Token id, for revocation. */
   jti: string;
+  /** Epoch ms the token was issued (ms precision when this server issued it, else iat × 1000; 0 unknown). */
+  issuedAt: number;
 }
 
 /** What a queue entry holds (SPEC §5). */

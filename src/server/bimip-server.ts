@@ -7,6 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Authenticator } from '../core/authenticator.js';
+import { RevocationAwareAuthenticator } from '../auth/revocation-aware-authenticator.js';
+import type { TokenService } from '../auth/token-service.js';
 import type { Bus, BusNotice } from '../core/bus.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -18,10 +20,12 @@ import type { DeliverySettings, ServerContext } from './context.js';
 import { Dispatcher } from './handlers/dispatcher.js';
 import { LocalHub } from './hub.js';
 import { createHttpHandler } from './http.js';
+import { createAdminApi } from './admin-api.js';
 import { ServerMetrics } from './metrics.js';
 import { DeviceSession, type SessionLimits } from './session.js';
 import { WebSocketEdge, type ConnectionEvents } from './transport/ws.js';
 import { PresenceService } from './presence-service.js';
+import { OfflinePushNotifier } from './offline-push.js';
 import { MemoryPresenceStore } from '../presence/memory/memory-presence-store.js';
 import type { ContactStore } from '../core/contact-store.js';
 import type { PresenceStore } from '../core/presence-store.js';
@@ -42,13 +46,18 @@ export interface BimipServerOptions {
   /** OFFLINE is announced this long after a user's last device leaves (default 5 s). */
   offlineGraceMs?: number;
   bus: Bus;
-  authenticator: Authenticator;
+  /** Token lifecycle: issue, refresh, revoke, logout (routes 5 and 11, the revocation checks). */
+  tokens: TokenService;
+  /** Upgrade-time token check (default: the TokenService's, revocations included). */
+  authenticator?: Authenticator;
   logger: Logger;
   clock?: Clock;
   metrics?: ServerMetrics;
   limits?: Partial<ProtocolLimits>;
   delivery?: Partial<DeliverySettings>;
   session?: Partial<SessionLimits>;
+  /** Bearer token of the admin HTTP API; unset disables it. */
+  adminToken?: string;
   /** Close connections with no frame for this long with 4008 (default 60 s). */
   idleTimeoutMs?: number;
   /** How often idle and expired connections are looked for (default 1 s). */
@@ -63,6 +72,8 @@ export class BimipServer {
   readonly metrics: ServerMetrics;
   readonly hub: LocalHub;
   private readonly presence: PresenceService;
+  /** Only when a push hook is configured: the check costs a store read per stored message. */
+  private readonly offlinePush: OfflinePushNotifier | undefined;
   private readonly http: Server;
   private readonly edge: WebSocketEdge;
   private readonly ctx: ServerContext;
@@ -80,8 +91,12 @@ export class BimipServer {
     this.hub = new LocalHub(options.recentEntries ?? 256);
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const clock = options.clock ?? systemClock;
+    const presenceStore = options.presence ?? new MemoryPresenceStore();
+    this.offlinePush = options.pushHook
+      ? new OfflinePushNotifier({ store: options.store, presence: presenceStore, pushHook: options.pushHook, logger: options.logger })
+      : undefined;
     this.presence = new PresenceService({
-      presence: options.presence ?? new MemoryPresenceStore(),
+      presence: presenceStore,
       contacts: options.contacts,
       hub: this.hub,
       clock,
@@ -94,6 +109,7 @@ export class BimipServer {
       presence: this.presence,
       hub: this.hub,
       pushHook: options.pushHook ?? noPushHook,
+      tokens: options.tokens,
       metrics: this.metrics,
       logger: options.logger,
       clock,
@@ -104,12 +120,14 @@ export class BimipServer {
     this.sessionLimits = { ratePerSecond: 200, rateBurst: 400, badFrameLimit: 20, badFrameWindowMs: 10_000, ...options.session };
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.dispatcher = new Dispatcher(this.ctx);
-    this.http = createServer(createHttpHandler({ store: options.store, metrics: this.metrics, isDraining: () => this.draining }));
+    const authenticator = options.authenticator ?? new RevocationAwareAuthenticator(options.tokens);
+    const api = createAdminApi(this.ctx, { adminToken: options.adminToken, maxBodyBytes: limits.maxFrameBytes });
+    this.http = createServer(createHttpHandler({ store: options.store, metrics: this.metrics, isDraining: () => this.draining, api }));
     this.edge = new WebSocketEdge(this.http, {
       path: options.path ?? '/bimip',
       // Frames up to 8× the limit are read so they can be answered with 413 before the 1009 close.
       hardMaxPayload: Math.max(limits.maxFrameBytes * 8, 8 * 1024 * 1024),
-      authenticate: (token) => options.authenticator.authenticate(token),
+      authenticate: (token) => authenticator.authenticate(token),
       onRejected: (status, reason) => {
         this.metrics.upgradeRejections.labels(String(status)).inc();
         options.logger.info({ status, reason }, 'websocket upgrade refused');
@@ -213,6 +231,7 @@ export class BimipServer {
   }
 
   private publishEntries(entries: readonly QueueEntry[]): void {
+    if (this.offlinePush) void this.offlinePush.entriesStored(entries);
     for (const entry of entries) {
       this.hub.feed(entry.eid)?.add([entry]);
       void this.options.bus.publish({ kind: 'entries', eid: entry.eid, head: entry.offset }).catch(() => undefined);
@@ -231,7 +250,8 @@ export class BimipServer {
   private sweep(): void {
     const now = this.ctx.clock.now();
     for (const session of this.hub.sessions()) {
-      if (now >= session.principal.expiresAt) session.close(CloseCode.Unauthorized, 'token expired');
+      const refused = now >= session.principal.expiresAt ? 'token expired' : this.options.tokens.refusal(session.principal);
+      if (refused) session.close(CloseCode.Unauthorized, refused);
       else if (now - session.lastFrameAt > this.idleTimeoutMs) session.close(CloseCode.IdleTimeout, 'idle timeout');
     }
   }

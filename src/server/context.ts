@@ -2,6 +2,7 @@
 import type { Clock } from '../core/clock.js';
 import type { ContactStore } from '../core/contact-store.js';
 import type { PushHook } from '../core/push-hook.js';
+import type { TokenService } from '../auth/token-service.js';
 import type { Logger } from '../core/logger.js';
 import type { MessageStore } from '../core/message-store.js';
 import type { QueueEntry } from '../core/types.js';
@@ -25,6 +26,7 @@ export interface ServerContext {
   presence: PresenceService;
   hub: LocalHub;
   pushHook: PushHook;
+  tokens: TokenService;
   metrics: ServerMetrics;
   logger: Logger;
   clock: Clock;

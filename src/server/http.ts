@@ -1,12 +1,15 @@
-/** Plain HTTP on the same port: GET /healthz and GET /metrics (SPEC §8). */
+/** Plain HTTP on the same port: GET /healthz, GET /metrics (SPEC §8), and the API routes (admin-api.ts). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MessageStore } from '../core/message-store.js';
 import type { ServerMetrics } from './metrics.js';
 
-export function createHttpHandler(deps: { store: MessageStore; metrics: ServerMetrics; isDraining(): boolean }) {
+export type ApiHandler = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<boolean>;
+
+export function createHttpHandler(deps: { store: MessageStore; metrics: ServerMetrics; isDraining(): boolean; api?: ApiHandler }) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     try {
+      if (deps.api && (await deps.api(request, response, path))) return;
       if (request.method === 'GET' && path === '/healthz') {
         if (deps.isDraining()) return json(response, 503, { status: 'shutting down' });
         try {

@@ -1,5 +1,6 @@
 /** Prometheus metrics of one node (GET /metrics). Labels never carry user data (SPEC §7.5). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TokenEvent } from '../auth/token-service.js';
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -33,6 +34,24 @@ export class ServerMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300],
     registers: [this.registry],
   });
+
+  readonly tokensIssued = new Counter({ name: 'bimip_tokens_issued_total', help: 'Token pairs issued (logins)', registers: [this.registry] });
+  readonly tokensRefreshed = new Counter({ name: 'bimip_tokens_refreshed_total', help: 'Refresh tokens exchanged', registers: [this.registry] });
+  readonly tokenRefreshFailures = new Counter({
+    name: 'bimip_token_refresh_failures_total',
+    help: 'Refused refreshes by reason (reused = theft suspected, family revoked)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly tokensRevoked = new Counter({ name: 'bimip_tokens_revoked_total', help: 'Access tokens revoked', registers: [this.registry] });
+
+  /** Feeds the token metrics (pass as TokenService `onEvent`). */
+  readonly tokenEvent = (event: TokenEvent): void => {
+    if (event.kind === 'issued') this.tokensIssued.inc();
+    else if (event.kind === 'refreshed') this.tokensRefreshed.inc();
+    else if (event.kind === 'refresh_failed') this.tokenRefreshFailures.labels(event.reason).inc();
+    else this.tokensRevoked.inc(event.count);
+  };
 
   private readonly labelled = new Map<string, { inc(): void }>();
 

@@ -73,13 +73,13 @@ export class DeviceSession {
   async start(): Promise<void> {
     const { store } = this.ctx;
     const [info, stored] = await Promise.all([store.queueInfo(this.eid), store.getCursor(this.eid, this.deviceId)]);
-    let cursor = stored;
-    if (cursor === undefined) {
-      cursor = info.head;
-      await store.commitCursor(this.eid, this.deviceId, cursor);
-    }
+    // A first-time device starts at the head (SPEC §5). Committing the cursor, even unchanged,
+    // also marks the device as seen, so retention does not forget a device that is in use.
+    const cursor = stored ?? info.head;
+    await store.commitCursor(this.eid, this.deviceId, cursor);
     this.cursor = cursor;
-    this.pushedUpTo = cursor;
+    // Entries before the first retained one are gone (retention): nothing to push there.
+    this.pushedUpTo = Math.max(cursor, info.first - 1);
     this.queueAtConnect = info;
     this.markerDueAt = info.head;
     this.feed.noteHead(info.head);

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { JwtAuthenticator } from '../../src/auth/jwt-authenticator.js';
+import type { TokenService } from '../../src/auth/token-service.js';
+import { setUpAuth } from '../../src/cli/auth-setup.js';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { BimipClient } from '../../src/client/index.js';
@@ -15,6 +16,7 @@ export const TEST_SECRET = 'test-secret-0123456789abcdef';
 export interface Harness {
   server: BimipServer;
   store: SqliteMessageStore;
+  tokens: TokenService;
   dataDir: string;
   issuer: TokenIssuer;
   token(eid: string, device: string, ttlSeconds?: number): Promise<string>;
@@ -31,19 +33,22 @@ export function tempDir(prefix = 'bimip-test-'): string {
 export async function startHarness(overrides: Partial<BimipServerOptions> = {}, dataDir = tempDir()): Promise<Harness> {
   const issuer = new TokenIssuer(TEST_SECRET);
   const clients: BimipClient[] = [];
-  const boot = async (): Promise<{ server: BimipServer; store: SqliteMessageStore }> => {
+  const authStores: Array<{ close(): Promise<void> }> = [];
+  const boot = async (): Promise<{ server: BimipServer; store: SqliteMessageStore; tokens: TokenService }> => {
     const store = await SqliteMessageStore.open({ path: join(dataDir, 'bimip.sqlite') });
+    const auth = await setUpAuth({ dataDir, jwtSecret: TEST_SECRET, jwtPublicKeyPath: undefined, jwtIssuer: undefined, jwtAudience: undefined, accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 });
     const server = await BimipServer.start({
       host: '127.0.0.1',
       port: 0,
       store,
       contacts: store,
       bus: new MemoryBus(),
-      authenticator: JwtAuthenticator.withSecret(TEST_SECRET),
+      tokens: auth.tokens,
       logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
       ...overrides,
     });
-    return { server, store };
+    authStores.push(auth.store);
+    return { server, store, tokens: auth.tokens };
   };
   let current = await boot();
   const harness: Harness = {
@@ -52,6 +57,9 @@ export async function startHarness(overrides: Partial<BimipServerOptions> = {}, 
     },
     get store() {
       return current.store;
+    },
+    get tokens() {
+      return current.tokens;
     },
     dataDir,
     issuer,
@@ -68,6 +76,7 @@ export async function startHarness(overrides: Partial<BimipServerOptions> = {}, 
     async close() {
       for (const client of clients) void client.close();
       await current.server.stop();
+      for (const store of authStores) await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -14,6 +14,8 @@ import { handleSignal } from './signal.js';
 import { handleContact } from './contact.js';
 import { handleAwareness } from './awareness.js';
 import { handleAwarenessVisibility } from './awareness-visibility.js';
+import { handleTokenAuthority } from './token-authority.js';
+import { handleLogout } from './logout.js';
 
 type Handler = (session: DeviceSession, frame: Frame, ctx: ServerContext) => void | Promise<void>;
 
@@ -26,6 +28,8 @@ const HANDLERS: Partial<Record<number, Handler>> = {
   [Route.Contact]: (session, frame, ctx) => handleContact(session, frame.value as never, ctx),
   [Route.Awareness]: (session, frame, ctx) => handleAwareness(session, frame.value as never, ctx),
   [Route.AwarenessVisibility]: (session, frame, ctx) => handleAwarenessVisibility(session, frame.value as never, ctx),
+  [Route.TokenAuthority]: (session, frame, ctx) => handleTokenAuthority(session, frame.value as never, ctx),
+  [Route.Logout]: (session, frame, ctx) => handleLogout(session, frame.value as never, ctx),
 };
 
 /** Routes only the server sends (SPEC §3: server → client). */
@@ -73,7 +77,7 @@ export class Dispatcher {
     if (!handler) {
       const details = SERVER_ONLY.has(frame.route)
         ? `route ${frame.route} is sent by the server only`
-        : `route ${frame.route} is not supported by this server yet`;
+        : `route ${frame.route} is not accepted from clients`;
       return this.badFrame(session, new FrameError(Code.BadRequest, details, frame.route, idOf(frame)));
     }
     this.run(session, frame, handler);

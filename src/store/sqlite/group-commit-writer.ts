@@ -83,6 +83,14 @@ export class GroupCommitWriter {
     }, this.options.cursorFlushMs);
   }
 
+  /**
+   * Forgets cursor commits not yet written for the keys `matches` accepts (a deleted cursor must
+   * not come back from a pending write). The delete itself must be queued after this call.
+   */
+  dropPendingCursors(matches: (cursor: CursorWrite) => boolean): void {
+    for (const [key, cursor] of this.dirtyCursors) if (matches(cursor)) this.dirtyCursors.delete(key);
+  }
+
   /** The highest cursor for `key` committed but not yet known to be on disk. */
   pendingCursor(key: string): number | undefined {
     const dirty = this.dirtyCursors.get(key)?.cursor;

@@ -156,6 +156,17 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
     this.writer.commitCursor(pairKey(eid, device), { eid, device, cursor: offset, seenAt: this.now() });
   }
 
+  async deleteCursors(eid: Eid, device: DeviceId): Promise<void> {
+    // Cursor writes of the batch in flight land before this delete (the writer applies cursors
+    // before ops); pending ones are dropped so they cannot bring the cursor back.
+    this.writer.dropPendingCursors((cursor) => cursor.eid === eid && (device === '' || cursor.device === device));
+    await this.writer.write({ type: 'delete-cursors', eid, device });
+  }
+
+  async knownDevices(eid: Eid): Promise<DeviceId[]> {
+    return this.reads.devices(eid);
+  }
+
   async listContacts(eid: Eid): Promise<ContactRelation[]> {
     return this.reads.contacts(eid);
   }

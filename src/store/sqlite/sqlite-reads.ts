@@ -34,6 +34,7 @@ export class SqliteReads {
                 (SELECT pruned_through FROM queue_floors WHERE eid = $eid) AS prunedThrough`,
       ),
       cursor: db.prepare('SELECT cursor FROM cursors WHERE eid = ? AND device = ?').pluck(),
+      devices: db.prepare('SELECT device FROM cursors WHERE eid = ? ORDER BY device').pluck(),
       subscribersOf: db.prepare(`SELECT subscriber FROM subscriptions WHERE target = ? AND state = ${SubscriptionState.Active}`).pluck(),
       subscriptionsOf: db.prepare(`SELECT target FROM subscriptions WHERE subscriber = ? AND state = ${SubscriptionState.Active}`).pluck(),
       subscription: db.prepare('SELECT state FROM subscriptions WHERE subscriber = ? AND target = ?').pluck(),
@@ -71,6 +72,11 @@ export class SqliteReads {
     const head = Math.max(row.last ?? 0, row.prunedThrough ?? 0);
     // Retention removes only a prefix of a queue, so the smallest stored offset is the first retained.
     return { head, first: row.first ?? head + 1, epoch: this.instanceId };
+  }
+
+  /** Devices of the user that have a cursor (have connected and not been forgotten). */
+  devices(eid: Eid): DeviceId[] {
+    return this.statements.devices.all(eid) as DeviceId[];
   }
 
   cursor(eid: Eid, device: DeviceId): Offset | undefined {

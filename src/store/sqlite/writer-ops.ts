@@ -57,6 +57,8 @@ export class WriterOps {
       isBlocked: db.prepare('SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?').pluck(),
       insertBlock: db.prepare('INSERT INTO blocks (blocker, blocked, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       deleteBlock: db.prepare('DELETE FROM blocks WHERE blocker = ? AND blocked = ?'),
+      deleteUserCursors: db.prepare('DELETE FROM cursors WHERE eid = ?'),
+      deleteDeviceCursor: db.prepare('DELETE FROM cursors WHERE eid = ? AND device = ?'),
       upsertHidden: db.prepare(
         'INSERT INTO user_settings (eid, hidden) VALUES (?, ?) ON CONFLICT (eid) DO UPDATE SET hidden = excluded.hidden',
       ),
@@ -89,6 +91,11 @@ export class WriterOps {
         return { type: 'visibility' };
       case 'prune':
         return this.prune(op);
+      case 'delete-cursors': {
+        const s = this.statements;
+        const deleted = op.device === '' ? s.deleteUserCursors.run(op.eid).changes : s.deleteDeviceCursor.run(op.eid, op.device).changes;
+        return { type: 'delete-cursors', deleted };
+      }
     }
   }
 

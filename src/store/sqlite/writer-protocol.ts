@@ -48,7 +48,14 @@ export interface PruneOp {
   maxEntries: number;
 }
 
-export type WriteOp = MessageOp | ReceiptOp | ContactOp | VisibilityOp | PruneOp;
+/** Logout (SPEC §6 F8): forget the cursor of one device, or of every device when `device` is ''. */
+export interface DeleteCursorsOp {
+  type: 'delete-cursors';
+  eid: string;
+  device: string;
+}
+
+export type WriteOp = MessageOp | ReceiptOp | ContactOp | VisibilityOp | PruneOp | DeleteCursorsOp;
 
 /** A queue entry the transaction wrote: which queue, which offset, which author device. */
 export interface WrittenEntry {
@@ -62,6 +69,7 @@ export type WriteOutcome =
   | { type: 'receipt'; result: 'stored' | 'duplicate' | 'superseded' | 'not-found' | 'forbidden'; entries: WrittenEntry[] }
   | { type: 'contact'; result: 'applied' | 'unchanged' | 'not-pending' | 'blocked'; entries: WrittenEntry[] }
   | { type: 'visibility' }
+  | { type: 'delete-cursors'; deleted: number }
   | { type: 'prune'; entries: number; messages: number; cursors: number }
   /** The op failed and its savepoint was rolled back; the rest of the transaction still commits. */
   | { type: 'failed'; error: string };

@@ -1,0 +1,75 @@
+/**
+ * SPEC §6 F1 steps 1–4, shared by the socket (route 6) and the admin HTTP API: validate, refuse a
+ * blocked sender, store durably (one transaction for both queues), then hand the new entries to
+ * delivery. The caller answers with the outcome (an Ack, or JSON).
+ */
+import { StoreUnavailableError } from '../core/errors.js';
+import { Code, MessageType, Status, checkMessage, pb, type MessageInit } from '../protocol/index.js';
+import type { ServerContext } from './context.js';
+
+export interface MessageOutcome {
+  code: number;
+  details: string;
+  signalId: string;
+  /** The message's offset in the sender's queue (0 unless stored). */
+  userOffset: number;
+}
+
+/** The sender as authenticated (a device session, or the admin API acting for a user or the system). */
+export interface Sender {
+  eid: string;
+  device: string;
+}
+
+export async function storeMessage(ctx: ServerContext, sender: Sender, message: InstanceType<typeof pb.Message>): Promise<MessageOutcome> {
+  const refused = (code: number, details: string): MessageOutcome => ({ code, details, signalId: '', userOffset: 0 });
+  const problem = checkMessage(message, ctx.limits);
+  if (problem) return refused(problem.code, problem.message);
+  // SPEC §4 Message.from: empty → the sender's identity; anything else must match it exactly.
+  const from = message.from;
+  if (from && (from.eid || from.connectionResourceId) && (from.eid !== sender.eid || from.connectionResourceId !== sender.device)) {
+    return refused(Code.Forbidden, 'from does not match the authenticated identity');
+  }
+  const to = message.to!;
+  try {
+    // SPEC §6 F7: a blocked sender's messages are refused; nothing is stored or delivered.
+    if (await ctx.contacts.isBlocked(to.eid!, sender.eid)) return refused(Code.Forbidden, 'the recipient does not accept messages from you');
+    const appended = await ctx.store.appendMessage({
+      senderEid: sender.eid,
+      senderDevice: sender.device,
+      clientId: message.id,
+      recipientEid: to.eid!,
+      recipientDevice: to.connectionResourceId ?? '',
+      encodeBody: ({ signalId, storedAt }) => pb.Message.encode(storedForm(message, sender, signalId, storedAt)).finish(),
+    });
+    if (appended.duplicate) return { code: Code.Duplicate, details: 'already stored', signalId: appended.signalId, userOffset: appended.senderOffset };
+    ctx.metrics.messagesStored.inc();
+    ctx.publishEntries(appended.entries);
+    return { code: Code.OK, details: '', signalId: appended.signalId, userOffset: appended.senderOffset };
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) {
+      ctx.logger.warn({ err: err.message }, 'store unavailable; message refused with 503');
+      return refused(Code.Unavailable, 'storage unavailable, retry later');
+    }
+    ctx.logger.error({ err }, 'storing a message failed');
+    return refused(Code.Internal, 'internal error');
+  }
+}
+
+/** The message as stored: server-assigned fields set, `from` the authenticated sender. */
+function storedForm(message: InstanceType<typeof pb.Message>, sender: Sender, signalId: string, storedAt: number): MessageInit {
+  return {
+    id: message.id,
+    signalId,
+    from: { eid: sender.eid, connectionResourceId: sender.device },
+    to: { eid: message.to!.eid, connectionResourceId: message.to!.connectionResourceId },
+    type: message.type === 0 ? MessageType.CHAT : message.type,
+    timestamp: message.timestamp === 0 ? storedAt : message.timestamp,
+    payload: message.payload,
+    encryptionType: message.encryptionType,
+    encrypted: message.encrypted,
+    signature: message.signature,
+    status: Status.SENT,
+    serverTimestamp: storedAt,
+  };
+}

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { TokenService } from '../../src/auth/token-service.js';
-import { setUpAuth } from '../../src/cli/auth-setup.js';
+import { setUpAuth, type AuthSetup } from '../../src/cli/auth-setup.js';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
-import { BimipClient } from '../../src/client/index.js';
+import { expect } from 'vitest';
+import { BimipClient, type MessageEntry, type QueueEntry } from '../../src/client/index.js';
 import { BimipServer, type BimipServerOptions } from '../../src/server/bimip-server.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 
@@ -24,6 +25,11 @@ export interface Harness {
   /** Stops the server (graceful) and starts a new one on the same data dir. */
   restart(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The real token machinery (SQLite token store in `dataDir`, HS256 with TEST_SECRET); close `store` when done. */
+export function openTestAuth(dataDir: string): Promise<AuthSetup> {
+  return setUpAuth({ dataDir, jwtSecret: TEST_SECRET, jwtPublicKeyPath: undefined, jwtIssuer: undefined, jwtAudience: undefined, accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 });
 }
 
 export function tempDir(prefix = 'bimip-test-'): string {
@@ -84,8 +90,8 @@ export async function startHarness(overrides: Partial<BimipServerOptions> = {}, 
 }
 
 /** Takes `count` entries from the client's stream, failing after `timeoutMs`. */
-export async function takeEntries(client: BimipClient, count: number, timeoutMs = 5000) {
-  const taken = [];
+export async function takeEntries(client: BimipClient, count: number, timeoutMs = 5000): Promise<QueueEntry[]> {
+  const taken: QueueEntry[] = [];
   const deadline = Date.now() + timeoutMs;
   while (taken.length < count) {
     const remaining = deadline - Date.now();
@@ -99,6 +105,23 @@ export async function takeEntries(client: BimipClient, count: number, timeoutMs 
     taken.push(next.value);
   }
   return taken;
+}
+
+/** Asserts that `entry` is a message entry (kind 'message') and returns it, typed as such. */
+export function messageOf(entry: QueueEntry | undefined): MessageEntry {
+  expect(entry, 'expected a message entry').toMatchObject({ kind: 'message' });
+  if (entry?.kind !== 'message') throw new Error(`expected a message entry, got ${entry === undefined ? 'none' : `kind '${entry.kind}'`}`);
+  return entry;
+}
+
+/** Asserts that every entry is a message entry and returns them, typed as such. */
+export function messagesOf(entries: readonly QueueEntry[]): MessageEntry[] {
+  return entries.map((entry) => messageOf(entry));
+}
+
+/** Takes `count` entries like takeEntries, asserting each is a message entry. */
+export async function takeMessages(client: BimipClient, count: number, timeoutMs = 5000): Promise<MessageEntry[]> {
+  return messagesOf(await takeEntries(client, count, timeoutMs));
 }
 
 /** Resolves true if no entry arrives within `ms`. */

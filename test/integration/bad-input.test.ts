@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { ConnectionClosedError, type BimipClient } from '../../src/client/index.js';
 import { CloseCode, Code, PingType, Route, encodeFrame, pb, type ErrorMessage } from '../../src/protocol/index.js';
-import { TEST_SECRET, noEntryWithin, startHarness, takeEntries, text, type Harness } from '../helpers/harness.js';
+import { TEST_SECRET, noEntryWithin, startHarness, takeEntries, takeMessages, text, type Harness } from '../helpers/harness.js';
 import { attemptUpgrade, connectRaw, storedCounts, type RawClient } from '../helpers/raw.js';
 import { seededBytes, waitFor, within } from '../helpers/wait.js';
 
@@ -54,7 +54,7 @@ async function expectServerServes(): Promise<void> {
   const { client: sender } = await connect(uniqueEid('witness-a'));
   const ack = await within(sender.send({ to: receiverEid, payload: 'still serving' }), 'witness Ack');
   expect(ack.code).toBe(Code.OK);
-  const [entry] = await takeEntries(receiver, 1);
+  const [entry] = await takeMessages(receiver, 1);
   expect(text(entry!.message.payload)).toBe('still serving');
   expect(entry!.message.signalId).toBe(ack.signalId);
 }
@@ -242,7 +242,7 @@ describe('bad input - invalid messages', () => {
       'Ack at the limits',
     );
     expect(ack).toMatchObject({ id: edgeId, code: Code.OK, userOffset: 1 });
-    const [entry] = await takeEntries(receiver, 1);
+    const [entry] = await takeMessages(receiver, 1);
     expect(entry!.message.id).toBe(edgeId);
     expect(entry!.message.payload.length).toBe(65_536 - 100);
   });
@@ -274,7 +274,7 @@ describe('bad input - invalid messages', () => {
     // Control: exactly the session's identity is accepted, and the id refused before is still free.
     const ok = await within(client.send({ id: 'spoof-other-eid', to: receiverEid, from: { eid: senderEid, connectionResourceId: 'phone' }, payload: 'real' }), 'Ack');
     expect(ok.code).toBe(Code.OK);
-    const [entry] = await takeEntries(receiver, 1);
+    const [entry] = await takeMessages(receiver, 1);
     expect(entry!.message.from).toMatchObject({ eid: senderEid, connectionResourceId: 'phone' });
     expect(text(entry!.message.payload)).toBe('real');
   });
@@ -399,12 +399,12 @@ describe('bad input - device replacement', () => {
 
     const ack = await within(second.send({ id: 'from-new', to: peerEid, payload: 'new' }), 'Ack on the new connection');
     expect(ack.code).toBe(Code.OK);
-    const [atPeer] = await takeEntries(peer, 1);
+    const [atPeer] = await takeMessages(peer, 1);
     expect(text(atPeer!.message.payload)).toBe('new');
     // And the new connection receives what is sent to the user.
     const reply = await within(peer.send({ id: 'reply', to: eid, payload: 'back' }), 'Ack for reply');
     expect(reply.code).toBe(Code.OK);
-    const [atNew] = await takeEntries(second, 1);
+    const [atNew] = await takeMessages(second, 1);
     expect(text(atNew!.message.payload)).toBe('back');
     expect(h.server.hub.session(eid, 'phone')).toBeDefined();
     await expectOpen(second);

@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { BimipClient, ConnectionClosedError, type MessageEntry } from '../../src/client/index.js';
 import { CloseCode, Code, type Ack } from '../../src/protocol/index.js';
-import { takeEntries, tempDir } from '../helpers/harness.js';
+import { messagesOf, takeMessages, tempDir } from '../helpers/harness.js';
 import { freePort, killProcess, startServerProcess, stopProcess, type ServerProcess } from '../helpers/server-process.js';
 import { within } from '../helpers/wait.js';
 
@@ -95,7 +95,7 @@ async function replayAll(client: BimipClient): Promise<MessageEntry[]> {
   const offsets = entries.map((entry) => entry.offset);
   expect(offsets, 'replay offsets are 1..N with no gap and no repeat').toEqual(range(entries.length));
   expect(response.headOffset).toBe(entries.length);
-  return entries;
+  return messagesOf(entries);
 }
 
 describe('crash recovery', () => {
@@ -149,7 +149,7 @@ describe('crash recovery', () => {
       expect(new TextDecoder().decode(entry!.message.payload)).toBe(new TextDecoder().decode(payloadFor(id)));
     }
     // B's device never committed, so on reconnect it was pushed the same entries, in order, once each.
-    const pushed = await takeEntries(receiverAgain, replay.length);
+    const pushed = await takeMessages(receiverAgain, replay.length);
     expect(pushed.map((entry) => entry.offset)).toEqual(range(replay.length));
     expect(idsOf(pushed)).toEqual(replayIds);
     // The sender's own queue has each acked message at the offset its Ack named.

@@ -1,6 +1,6 @@
 /** SPEC §6 F1–F3 end to end: real server, real SQLite file, real sockets, the SDK. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { noEntryWithin, startHarness, takeEntries, text, type Harness } from '../helpers/harness.js';
+import { messageOf, messagesOf, noEntryWithin, startHarness, takeEntries, takeMessages, text, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -32,14 +32,14 @@ describe('send (F1)', () => {
     expect(Number(ack.signalId)).toBeGreaterThan(0);
 
     for (const device of [bPhone, bLaptop]) {
-      const [entry] = await takeEntries(device, 1);
+      const [entry] = await takeMessages(device, 1);
       expect(entry!.offset).toBe(1);
       expect(entry!.message).toMatchObject({ id: 'm1', signalId: ack.signalId, status: 1, userOffset: 1 });
       expect(entry!.message.from).toMatchObject({ eid: 'a@example.com', connectionResourceId: 'phone' });
       expect(text(entry!.message.payload)).toBe('hello');
       expect(entry!.message.serverTimestamp).toBeGreaterThan(0);
     }
-    const [mine] = await takeEntries(aLaptop, 1);
+    const [mine] = await takeMessages(aLaptop, 1);
     expect(mine!.offset).toBe(2);
     expect(mine!.message.signalId).toBe(ack.signalId);
     // The authoring device never gets its own message pushed back.
@@ -65,7 +65,7 @@ describe('send (F1)', () => {
     const b = await online('b@example.com', 'phone');
     expect((await a.send({ to: 'c@example.com', id: 'same' })).code).toBe(200);
     expect((await b.send({ to: 'c@example.com', id: 'same' })).code).toBe(200);
-    const entries = await takeEntries(c, 2);
+    const entries = await takeMessages(c, 2);
     expect(entries.map((e) => e.message.from!.eid)).toEqual(['a@example.com', 'b@example.com']);
   });
 
@@ -75,7 +75,7 @@ describe('send (F1)', () => {
     const a = await online('a@example.com', 'phone');
     const ack = await a.send({ to: { eid: 'b@example.com', connectionResourceId: 'laptop' }, payload: 'just laptop' });
     expect(ack.code).toBe(200);
-    const [entry] = await takeEntries(bLaptop, 1);
+    const [entry] = await takeMessages(bLaptop, 1);
     expect(text(entry!.message.payload)).toBe('just laptop');
     expect(await noEntryWithin(bPhone, 150)).toBe(true);
   });
@@ -88,7 +88,7 @@ describe('send (F1)', () => {
     expect(acks.map((ack) => ack.userOffset)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     const entries = [];
     while (entries.length < 300) {
-      const batch = await takeEntries(b, Math.min(100, 300 - entries.length));
+      const batch = await takeMessages(b, Math.min(100, 300 - entries.length));
       entries.push(...batch);
       b.commit(batch[batch.length - 1]!.offset);
     }
@@ -114,7 +114,7 @@ describe('connect and sync (F2)', () => {
     for (let i = 1; i <= 5; i++) expect((await a.send({ to: 'b@example.com', payload: `m${i}` })).code).toBe(200);
 
     const again = await h.connect('b@example.com', 'phone');
-    const entries = await takeEntries(again, 5);
+    const entries = await takeMessages(again, 5);
     expect(entries.map((e) => e.offset)).toEqual([1, 2, 3, 4, 5]);
     expect(entries.map((e) => text(e.message.payload))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
     const marker = await again.caughtUp;
@@ -139,7 +139,7 @@ describe('connect and sync (F2)', () => {
     await a.send({ to: 'b@example.com', payload: 'everyone' });
     const bPhone = await online('b@example.com', 'phone');
     const replay = await bPhone.sync(0, 10);
-    expect(replay.entries.map((e) => text(e.message.payload))).toEqual(['everyone']);
+    expect(messagesOf(replay.entries).map((e) => text(e.message.payload))).toEqual(['everyone']);
   });
 
   it('window - at most 512 uncommitted entries are pushed; a commit releases more', async () => {
@@ -212,7 +212,7 @@ describe('heartbeat and connection rules', () => {
     // b never connected before: a first-time device starts at the head, so ask for history.
     const replay = await b.sync(0, 10);
     expect(replay.entries).toHaveLength(1);
-    expect(replay.entries[0]!.message).toMatchObject({ id: 'keep', signalId: ack.signalId });
+    expect(messageOf(replay.entries[0]).message).toMatchObject({ id: 'keep', signalId: ack.signalId });
   });
 });
 

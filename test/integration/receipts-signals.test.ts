@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PushNotice } from '../../src/core/push-hook.js';
 import type { BimipClient } from '../../src/client/index.js';
-import { noEntryWithin, startHarness, takeEntries, type Harness } from '../helpers/harness.js';
+import { noEntryWithin, startHarness, takeEntries, takeMessages, type Harness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Receipts are answered only on failure, after their commit: negative checks wait this long. */
@@ -51,7 +51,7 @@ describe('receipts (F4)', () => {
     const bPhone = await online('b@example.com', 'phone');
     const bTablet = await online('b@example.com', 'tablet');
     const ack = await aPhone.send({ to: 'b@example.com', id: 'm1', payload: 'hi' });
-    const [delivered] = await takeEntries(bPhone, 1);
+    const [delivered] = await takeMessages(bPhone, 1);
     await takeEntries(bTablet, 1);
     await takeEntries(aLaptop, 1);
 
@@ -76,7 +76,7 @@ describe('receipts (F4)', () => {
     const bPhone = await online('b@example.com', 'phone');
     const bLaptop = await online('b@example.com', 'laptop');
     await aSender.send({ to: 'b@example.com', id: 'm1' });
-    const [message] = await takeEntries(bPhone, 1);
+    const [message] = await takeMessages(bPhone, 1);
     await takeEntries(bLaptop, 1);
 
     bPhone.sendReceipt(message!.message, 3); // READ
@@ -101,7 +101,7 @@ describe('receipts (F4)', () => {
     const a = await online('a@example.com', 'phone');
     const b = await online('b@example.com', 'phone');
     await a.send({ to: 'b@example.com', id: 'm1' });
-    const [message] = await takeEntries(b, 1);
+    const [message] = await takeMessages(b, 1);
     b.sendReceipt(message!.message, 2);
     await takeEntries(a, 1);
     await h.restart();

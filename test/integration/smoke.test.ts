@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, takeEntries, text, type Harness } from '../helpers/harness.js';
+import { startHarness, takeMessages, text, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeEach(async () => { h = await startHarness(); });
@@ -14,7 +14,7 @@ describe('send', () => {
     const ack = await a.send({ to: 'b@example.com', payload: 'hello', id: 'm1' });
     expect(ack.code).toBe(200);
     expect(ack.userOffset).toBe(1);
-    const [entry] = await takeEntries(b, 1);
+    const [entry] = await takeMessages(b, 1);
     expect(text(entry!.message.payload)).toBe('hello');
     expect(entry!.offset).toBe(1);
     expect(entry!.message.signalId).toBe(ack.signalId);

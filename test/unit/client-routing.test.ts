@@ -133,7 +133,9 @@ describe('client routing: transient signals, receipts sent', () => {
   it('client - sendReceipt writes Signal{id, signal_id, to = the sender, status} and answers nothing', async () => {
     const { client, socket } = await connected();
     const before = Date.now();
-    expect(client.sendReceipt({ id: 'm1', signalId: '101', from: { eid: 'a@x', connectionResourceId: 'phone' } }, ReceiptStatus.READ)).toBeUndefined();
+    // A received message carries the sender's device; the receipt must still go to the user, not that device.
+    const received = { id: 'm1', signalId: '101', from: { eid: 'a@x', connectionResourceId: 'phone' } };
+    expect(client.sendReceipt(received, ReceiptStatus.READ)).toBeUndefined();
     const sent = socket.lastSent('signal');
     expect(sent).toMatchObject({ id: 'm1', signalId: '101', to: { eid: 'a@x', connectionResourceId: '' }, status: 3, userOffset: 0 });
     expect(sent.timestamp).toBeGreaterThanOrEqual(before);

@@ -18,6 +18,7 @@ import { DeviceSession } from '../../src/server/session.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 import { FakeClock, settle } from '../helpers/fake-clock.js';
 import { FakeTransport } from '../helpers/fake-transport.js';
+import { openTestAuth } from '../helpers/harness.js';
 
 const A = 'a@example.com';
 const B = 'b@example.com';
@@ -38,6 +39,8 @@ async function rig() {
   });
   const hub = new LocalHub(16);
   const logger = pino({ level: 'silent' });
+  const auth = await openTestAuth(dir);
+  cleanups.push(() => auth.store.close());
   const service = new PresenceService({ presence: new MemoryPresenceStore(), contacts: store, hub, clock, logger, offlineGraceMs: GRACE });
   const ctx = {
     store,
@@ -45,6 +48,7 @@ async function rig() {
     presence: service,
     hub,
     pushHook: { notify: () => undefined },
+    tokens: auth.tokens,
     metrics: new ServerMetrics({ defaultMetrics: false }),
     logger,
     clock,
@@ -56,7 +60,7 @@ async function rig() {
 
   const connect = async (eid: string, device: string) => {
     const transport = new FakeTransport();
-    const session = new DeviceSession({ eid, deviceId: device, expiresAt: Number.MAX_SAFE_INTEGER, jti: device }, transport, hub.feedFor(eid), ctx, limits);
+    const session = new DeviceSession({ eid, deviceId: device, expiresAt: Number.MAX_SAFE_INTEGER, jti: device, issuedAt: 0 }, transport, hub.feedFor(eid), ctx, limits);
     hub.register(session);
     await service.connected(session);
     return { session, transport };

@@ -7,15 +7,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { noPushHook } from '../../src/core/push-hook.js';
 import type { AppendedMessage } from '../../src/core/types.js';
+import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
 import { DEFAULT_LIMITS, Route, SyncType, pb, type Message } from '../../src/protocol/index.js';
 import type { ServerContext } from '../../src/server/context.js';
+import { LocalHub } from '../../src/server/hub.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
+import { PresenceService } from '../../src/server/presence-service.js';
 import { CommitAboveHeadError, DeviceSession } from '../../src/server/session.js';
 import { UserFeed } from '../../src/server/user-feed.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 import { FakeClock, settle } from '../helpers/fake-clock.js';
 import { FakeTransport } from '../helpers/fake-transport.js';
+import { openTestAuth } from '../helpers/harness.js';
 
 const BOB = 'bob@example.com';
 const ALICE = 'alice@example.com';
@@ -47,11 +52,21 @@ async function rig(delivery: Partial<ServerContext['delivery']> = {}): Promise<R
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  const auth = await openTestAuth(dir);
+  cleanups.push(() => auth.store.close());
   const feed = new UserFeed<DeviceSession>(BOB, 1024);
+  // The feed above is driven directly; hub, presence and push hook are real but unused by these tests.
+  const logger = pino({ level: 'silent' });
+  const hub = new LocalHub(16);
   const ctx: ServerContext = {
     store,
+    contacts: store,
+    presence: new PresenceService({ presence: new MemoryPresenceStore(), contacts: store, hub, clock, logger }),
+    hub,
+    pushHook: noPushHook,
+    tokens: auth.tokens,
     metrics: new ServerMetrics({ defaultMetrics: false }),
-    logger: pino({ level: 'silent' }),
+    logger,
     clock,
     limits: DEFAULT_LIMITS,
     delivery: { window: 3, sendBufferBytes: 1000, readBatch: 256, ...delivery },
@@ -90,7 +105,7 @@ async function rig(delivery: Partial<ServerContext['delivery']> = {}): Promise<R
     storeOnly: (from, device, id) => (from === 'bob' ? append(BOB, device, ALICE, id, '', false) : append(ALICE, device, BOB, id, '', false)),
     async connect(device) {
       const transport = new FakeTransport();
-      const principal = { eid: BOB, deviceId: device, expiresAt: clock.now() + 3_600_000, jti: `jti-${device}` };
+      const principal = { eid: BOB, deviceId: device, expiresAt: clock.now() + 3_600_000, jti: `jti-${device}`, issuedAt: 0 };
       const session = new DeviceSession(principal, transport, feed, ctx, {
         ratePerSecond: 200,
         rateBurst: 400,

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const SECRET_FILE_NAME = 'jwt-secret';
+const SECRET_FILE_NAME = 'jwt-secret';
 
 /** Reads `<dataDir>/jwt-secret`, creating it (mode 0600) with 32 random bytes when absent. */
 export function loadOrCreateSecret(dataDir: string): { secret: string; created: boolean; path: string } {
@@ -13,10 +13,4 @@ export function loadOrCreateSecret(dataDir: string): { secret: string; created: 
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   return { secret, created: true, path };
-}
-
-/** Reads the secret without creating it (the `token` command must use the server's secret). */
-export function readSecret(dataDir: string): string | undefined {
-  const path = join(dataDir, SECRET_FILE_NAME);
-  return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
 }

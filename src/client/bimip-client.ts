@@ -6,7 +6,11 @@
  * runs in browsers and Node.
  */
 import {
+  ContactAction,
+  LogoutType,
   MessageType,
+  TokenAuthorityType,
+  TokenTask,
   PingType,
   RequestType,
   Route,
@@ -28,12 +32,11 @@ import {
   type TokenAuthority,
 } from '../protocol/index.js';
 import { AsyncQueue } from './async-queue.js';
-import { ContactAction, type ContactActionValue, type ReceiptStatusValue, type TransientStatusValue } from './constants.js';
+import type { ContactActionValue, ReceiptStatusValue, TransientStatusValue } from './constants.js';
 import { BimipRequestError, ConnectionClosedError, TokenAuthorityError } from './errors.js';
 
 /** Routes whose frames have no id: their errors answer the oldest request of that route. */
 const ID_LESS_ROUTES = new Set<number>([Route.TokenAuthority, Route.Logout]);
-const TokenAuthorityType = { REFRESH: 1, VALIDATE: 2, REVOKE: 3 } as const;
 import { PendingRequests } from './requests.js';
 import { OPEN, defaultWebSocketFactory, type ConnectOptions, type WebSocketLike } from './socket.js';
 import type { AwarenessOptions, ContactEntry, QueueEntry, ReceiptTarget, SendOptions, SyncResult } from './types.js';
@@ -264,7 +267,7 @@ export class BimipClient {
    * its cursor deleted, and the server closes the connection after answering.
    */
   logout(everyDevice = false): Promise<Logout> {
-    return this.request<Logout>(Route.Logout, '', encodeFrame('logout', { type: everyDevice ? 2 : 1, timestamp: Date.now() }));
+    return this.request<Logout>(Route.Logout, '', encodeFrame('logout', { type: everyDevice ? LogoutType.ACCOUNT : LogoutType.DEVICE, timestamp: Date.now() }));
   }
 
   /** Sends raw bytes as one frame (tests of bad input). */
@@ -279,8 +282,8 @@ export class BimipClient {
 
   /** TokenAuthority and Logout frames carry no id: their answers come back in request order. */
   private async tokenAuthority(type: number, token: string): Promise<TokenAuthority> {
-    const answer = await this.request<TokenAuthority>(Route.TokenAuthority, '', encodeFrame('tokenAuthority', { type, task: 1, token, timestamp: Date.now() }));
-    if (answer.task !== 2) throw new TokenAuthorityError(answer.details);
+    const answer = await this.request<TokenAuthority>(Route.TokenAuthority, '', encodeFrame('tokenAuthority', { type, task: TokenTask.REQUEST, token, timestamp: Date.now() }));
+    if (answer.task !== TokenTask.RESPONSE) throw new TokenAuthorityError(answer.details);
     return answer;
   }
 

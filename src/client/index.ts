@@ -14,9 +14,7 @@ export type {
   SyncResult,
 } from './types.js';
 export {
-  ContactAction,
   ReceiptStatus,
-  Relation,
   TransientStatus,
   type AwarenessStatusValue,
   type ContactActionValue,

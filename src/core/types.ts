@@ -103,9 +103,6 @@ export type ReceiptOutcome =
   /** The sender of the receipt is not the message's recipient, or `to` is not its sender. */
   | { result: 'forbidden' };
 
-/** Contact actions (SPEC §4 Contact.action) that change state. */
-export const ContactAction = { SUBSCRIBE: 1, APPROVE: 2, DENY: 3, UNSUBSCRIBE: 4, BLOCK: 5, UNBLOCK: 6, LIST: 7 } as const;
-
 /** A contact action by `actorEid` about `otherEid`, applied atomically with its queue entries (SPEC §6 F7). */
 export interface NewContactAction {
   action: number;
@@ -124,9 +121,6 @@ export type ContactOutcome =
   | { result: 'not-pending' }
   /** The other user blocked the actor. */
   | { result: 'blocked' };
-
-/** ContactEntry.relation (SPEC §4). */
-export const Relation = { SUBSCRIBED: 1, PENDING_OUT: 2, PENDING_IN: 3, BLOCKED: 4 } as const;
 
 export interface ContactRelation {
   eid: Eid;

@@ -80,6 +80,16 @@ export const Status = {
 export const MessageType = { CHAT: 1, PUSH_NOTIFICATION: 2 } as const;
 export const SyncType = { REQUEST: 1, RESPONSE: 2, ERROR: 3 } as const;
 export const PingType = { PING: 1, PONG: 2, ERROR: 3 } as const;
+/** Contact.action (SPEC §4, §6 F7). */
+export const ContactAction = { SUBSCRIBE: 1, APPROVE: 2, DENY: 3, UNSUBSCRIBE: 4, BLOCK: 5, UNBLOCK: 6, LIST: 7 } as const;
+/** ContactEntry.relation, seen from the listing user. */
+export const Relation = { SUBSCRIBED: 1, PENDING_OUT: 2, PENDING_IN: 3, BLOCKED: 4 } as const;
+/** TokenAuthority.type and .task (SPEC §4). */
+export const TokenAuthorityType = { REFRESH: 1, VALIDATE: 2, REVOKE: 3 } as const;
+export const TokenTask = { REQUEST: 1, RESPONSE: 2, ERROR: 3 } as const;
+/** Logout.type and .status (SPEC §4). */
+export const LogoutType = { DEVICE: 1, ACCOUNT: 2 } as const;
+export const LogoutStatus = { INITIATED: 0, SUCCESS: 1, FAILED: 2 } as const;
 export const AwarenessStatus = { ONLINE: 1, OFFLINE: 2, AWAY: 3, BUSY: 4, DND: 5 } as const;
 export const RequestType = { REQUEST: 1, RESPONSE: 2, ERROR: 3 } as const;
 export const VisibilityType = { ENABLED: 1, DISABLED: 2, ERROR: 3 } as const;

@@ -53,32 +53,36 @@ export class ServerMetrics {
     else this.tokensRevoked.inc(event.count);
   };
 
-  private readonly labelled = new Map<string, { inc(): void }>();
+  /** Label children by code: Acks and errors are counted per message. */
+  private readonly acksByCode = new Map<number, { inc(): void }>();
+  private readonly errorsByCode = new Map<number, { inc(): void }>();
+  private readonly framesIn = new Map<number, { inc(): void }>();
+  private readonly framesOut = new Map<number, { inc(): void }>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'bimip_process_' });
   }
 
-  /** Counts one frame. */
+  /** Counts one frame. Runs for every frame, so the label children are kept by route number. */
   frame(route: number, direction: 'in' | 'out'): void {
-    this.child(`f${route}${direction}`, () => this.frames.labels(String(route), direction)).inc();
+    const byRoute = direction === 'in' ? this.framesIn : this.framesOut;
+    cachedChild(byRoute, route, () => this.frames.labels(String(route), direction)).inc();
   }
 
   ack(code: number): void {
-    this.child(`a${code}`, () => this.acks.labels(String(code))).inc();
+    cachedChild(this.acksByCode, code, () => this.acks.labels(String(code))).inc();
   }
 
   error(code: number): void {
-    this.child(`e${code}`, () => this.errors.labels(String(code))).inc();
+    cachedChild(this.errorsByCode, code, () => this.errors.labels(String(code))).inc();
   }
+}
 
-  /** Label children are cached: these counters run for every frame. */
-  private child(key: string, create: () => { inc(): void }): { inc(): void } {
-    let counter = this.labelled.get(key);
-    if (!counter) {
-      counter = create();
-      this.labelled.set(key, counter);
-    }
-    return counter;
+function cachedChild(cache: Map<number, { inc(): void }>, key: number, create: () => { inc(): void }): { inc(): void } {
+  let counter = cache.get(key);
+  if (!counter) {
+    counter = create();
+    cache.set(key, counter);
   }
+  return counter;
 }

@@ -13,6 +13,7 @@ import type { DeviceId, Eid } from '../core/types.js';
 import { AwarenessStatus, Code, LocationSharing, RequestType, Route, encodeFrame, type Awareness, type AwarenessInit } from '../protocol/index.js';
 import type { LocalHub } from './hub.js';
 import type { DeviceSession } from './session.js';
+import { identityOf } from './sender.js';
 
 export interface PresenceServiceOptions {
   presence: PresenceStore;
@@ -105,7 +106,7 @@ export class PresenceService {
     await presence.setHidden(session.eid, hidden);
     const echo = encodeFrame('awarenessVisibility', {
       id,
-      from: { eid: session.eid, connectionResourceId: session.deviceId },
+      from: identityOf(session.sender),
       type: hidden ? 2 : 1,
       timestamp: clock.now(),
     });

@@ -12,6 +12,7 @@ import { Code, ROUTE_BY_FIELD, SyncType, encodeFrame, type Frame } from '../prot
 import type { ServerContext } from './context.js';
 import { AbuseCounter, RateLimiter } from './rate-limiter.js';
 import type { UserFeed } from './user-feed.js';
+import type { Sender } from './sender.js';
 import { ROUTE_OF_KIND, encodeEntryFrame } from './entry-frames.js';
 
 export interface SessionLimits {
@@ -25,6 +26,8 @@ export class DeviceSession {
   readonly connectionId = randomUUID();
   readonly eid: string;
   readonly deviceId: string;
+  /** This device as the sender of what it sends. */
+  readonly sender: Sender;
   private childLogger: Logger | undefined;
   lastFrameAt: number;
   readonly rate: RateLimiter;
@@ -53,6 +56,7 @@ export class DeviceSession {
   ) {
     this.eid = principal.eid;
     this.deviceId = principal.deviceId;
+    this.sender = { eid: principal.eid, device: principal.deviceId };
     const now = ctx.clock.now();
     this.lastFrameAt = now;
     this.rate = new RateLimiter(limits.ratePerSecond, limits.rateBurst, now);

@@ -6,6 +6,7 @@
 import { StoreUnavailableError } from '../core/errors.js';
 import { Code, MessageType, Status, checkMessage, pb, type MessageInit } from '../protocol/index.js';
 import type { ServerContext } from './context.js';
+import { identityOf, isSpoofed, type Sender } from './sender.js';
 
 export interface MessageOutcome {
   code: number;
@@ -15,21 +16,12 @@ export interface MessageOutcome {
   userOffset: number;
 }
 
-/** The sender as authenticated (a device session, or the admin API acting for a user or the system). */
-export interface Sender {
-  eid: string;
-  device: string;
-}
 
 export async function storeMessage(ctx: ServerContext, sender: Sender, message: InstanceType<typeof pb.Message>): Promise<MessageOutcome> {
   const refused = (code: number, details: string): MessageOutcome => ({ code, details, signalId: '', userOffset: 0 });
   const problem = checkMessage(message, ctx.limits);
   if (problem) return refused(problem.code, problem.message);
-  // SPEC §4 Message.from: empty → the sender's identity; anything else must match it exactly.
-  const from = message.from;
-  if (from && (from.eid || from.connectionResourceId) && (from.eid !== sender.eid || from.connectionResourceId !== sender.device)) {
-    return refused(Code.Forbidden, 'from does not match the authenticated identity');
-  }
+  if (isSpoofed(sender, message.from)) return refused(Code.Forbidden, 'from does not match the authenticated identity');
   const to = message.to!;
   try {
     // SPEC §6 F7: a blocked sender's messages are refused; nothing is stored or delivered.
@@ -61,7 +53,7 @@ function storedForm(message: InstanceType<typeof pb.Message>, sender: Sender, si
   return {
     id: message.id,
     signalId,
-    from: { eid: sender.eid, connectionResourceId: sender.device },
+    from: identityOf(sender),
     to: { eid: message.to!.eid, connectionResourceId: message.to!.connectionResourceId },
     type: message.type === 0 ? MessageType.CHAT : message.type,
     timestamp: message.timestamp === 0 ? storedAt : message.timestamp,

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ContactAction } from '../../src/core/types.js';
+import { ContactAction } from '../../src/protocol/index.js';
 import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
 import { DEFAULT_LIMITS, pb, type Awareness } from '../../src/protocol/index.js';
 import type { ServerContext } from '../../src/server/context.js';

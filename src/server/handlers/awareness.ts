@@ -3,12 +3,12 @@ import { ProtocolError } from '../../core/errors.js';
 import { Code, Route, checkAwareness, type Awareness } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
-import { isSpoofed } from './identity.js';
+import { isSpoofed } from '../sender.js';
 
 export async function handleAwareness(session: DeviceSession, awareness: Awareness, ctx: ServerContext): Promise<void> {
   const problem = checkAwareness(awareness, ctx.limits);
   if (problem) return session.sendError(problem.code, Route.Awareness, problem.message, awareness.id);
-  if (isSpoofed(session, awareness.from)) {
+  if (isSpoofed(session.sender, awareness.from)) {
     return session.sendError(Code.Forbidden, Route.Awareness, 'from does not match the authenticated identity', awareness.id);
   }
   const target = awareness.to?.eid;

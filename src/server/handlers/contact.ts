@@ -3,16 +3,15 @@
  * are stored with their queue entries in one transaction; LIST answers the user's contacts. The
  * requesting device gets a RESPONSE with the request's id, or an ErrorMessage.
  */
-import { ContactAction } from '../../core/types.js';
-import { Code, RequestType, Route, checkContact, pb, type Contact } from '../../protocol/index.js';
+import { Code, ContactAction, RequestType, Route, checkContact, pb, type Contact } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
-import { identityOf, isSpoofed } from './identity.js';
+import { identityOf, isSpoofed } from '../sender.js';
 
 export async function handleContact(session: DeviceSession, contact: Contact, ctx: ServerContext): Promise<void> {
   const problem = checkContact(contact, ctx.limits);
   if (problem) return session.sendError(problem.code, Route.Contact, problem.message, contact.id);
-  if (isSpoofed(session, contact.from)) {
+  if (isSpoofed(session.sender, contact.from)) {
     return session.sendError(Code.Forbidden, Route.Contact, 'from does not match the authenticated identity', contact.id);
   }
   const now = ctx.clock.now();
@@ -25,7 +24,7 @@ export async function handleContact(session: DeviceSession, contact: Contact, ct
 
   const body = pb.Contact.encode({
     id: contact.id,
-    from: identityOf(session),
+    from: identityOf(session.sender),
     to: { eid: other },
     action: contact.action,
     type: RequestType.REQUEST,

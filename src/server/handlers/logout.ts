@@ -3,12 +3,9 @@
  * closes it; type 2 (ACCOUNT) does so for every device of the user on every connection (tokens
  * issued before now are refused). The requesting connection gets Logout{status 1} then close 1000.
  */
-import { CloseCode, Route, type Logout } from '../../protocol/index.js';
+import { CloseCode, LogoutStatus, LogoutType as Type, Route, type Logout } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
-
-const Type = { DEVICE: 1, ACCOUNT: 2 } as const;
-const SUCCESS = 1;
 
 export async function handleLogout(session: DeviceSession, logout: Logout, ctx: ServerContext): Promise<void> {
   if (logout.type !== Type.DEVICE && logout.type !== Type.ACCOUNT) {
@@ -18,7 +15,7 @@ export async function handleLogout(session: DeviceSession, logout: Logout, ctx: 
   const device = everyDevice ? '' : session.deviceId;
   await ctx.tokens.logout(session.eid, device, { jti: session.principal.jti, expiresAt: session.principal.expiresAt });
   await ctx.store.deleteCursors(session.eid, device);
-  session.send('logout', { type: logout.type, status: SUCCESS, to: { eid: session.eid, connectionResourceId: device }, timestamp: ctx.clock.now() });
+  session.send('logout', { type: logout.type, status: LogoutStatus.SUCCESS, to: { eid: session.eid, connectionResourceId: device }, timestamp: ctx.clock.now() });
   session.close(1000, 'logged out');
   if (!everyDevice) return;
   for (const other of ctx.hub.feed(session.eid)?.sessions.values() ?? []) {

@@ -5,7 +5,7 @@ import type { DeviceSession } from '../session.js';
 import { storeMessage } from '../store-message.js';
 
 export async function handleMessage(session: DeviceSession, message: Message, ctx: ServerContext): Promise<void> {
-  const outcome = await storeMessage(ctx, { eid: session.eid, device: session.deviceId }, message);
+  const outcome = await storeMessage(ctx, session.sender, message);
   sendAck(session, ctx, message.id, outcome.code, outcome.details, outcome.signalId, outcome.userOffset);
 }
 

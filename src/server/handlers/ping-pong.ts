@@ -2,6 +2,7 @@
 import { PingType, Route, checkPingPong, type PingPong } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
+import { identityOf } from '../sender.js';
 
 export function handlePingPong(session: DeviceSession, ping: PingPong, ctx: ServerContext): void {
   const problem = checkPingPong(ping, ctx.limits);
@@ -9,7 +10,7 @@ export function handlePingPong(session: DeviceSession, ping: PingPong, ctx: Serv
   if (ping.type !== PingType.PING) return;
   session.send('pingPong', {
     id: ping.id,
-    from: { eid: session.eid, connectionResourceId: session.deviceId },
+    from: identityOf(session.sender),
     type: PingType.PONG,
     timestamp: ctx.clock.now(),
   });

@@ -5,12 +5,12 @@
 import { Code, Route, Status, checkSignal, encodeFrame, pb, type Signal } from '../../protocol/index.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
-import { identityOf, isSpoofed } from './identity.js';
+import { identityOf, isSpoofed } from '../sender.js';
 
 export async function handleSignal(session: DeviceSession, signal: Signal, ctx: ServerContext): Promise<void> {
   const problem = checkSignal(signal, ctx.limits);
   if (problem) return session.sendError(problem.code, Route.Signal, problem.message, signal.id);
-  if (isSpoofed(session, signal.from)) {
+  if (isSpoofed(session.sender, signal.from)) {
     return session.sendError(Code.Forbidden, Route.Signal, 'from does not match the authenticated identity', signal.id);
   }
   const to = signal.to!;
@@ -24,7 +24,7 @@ async function storeReceipt(session: DeviceSession, signal: Signal, ctx: ServerC
   const body = pb.Signal.encode({
     id: signal.id,
     signalId: signal.signalId,
-    from: identityOf(session),
+    from: identityOf(session.sender),
     to: { eid: toEid },
     status: signal.status,
     timestamp: signal.timestamp || ctx.clock.now(),
@@ -54,7 +54,7 @@ function relayTransient(session: DeviceSession, signal: Signal, ctx: ServerConte
   const to = signal.to!;
   const targetDevice = to.connectionResourceId ?? '';
   const timestamp = signal.timestamp || ctx.clock.now();
-  const frame = encodeFrame('signal', { id: signal.id, from: identityOf(session), to: { eid: to.eid, connectionResourceId: targetDevice }, status: signal.status, timestamp });
+  const frame = encodeFrame('signal', { id: signal.id, from: identityOf(session.sender), to: { eid: to.eid, connectionResourceId: targetDevice }, status: signal.status, timestamp });
   let reached = 0;
   for (const device of ctx.hub.feed(to.eid!)?.sessions.values() ?? []) {
     if (targetDevice !== '' && device.deviceId !== targetDevice) continue;

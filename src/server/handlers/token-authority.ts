@@ -5,13 +5,10 @@
  * (RESPONSE) or 3 (ERROR, `details` says why).
  */
 import { AuthError } from '../../core/errors.js';
-import { CloseCode, Route, type TokenAuthority } from '../../protocol/index.js';
+import { CloseCode, Route, TokenAuthorityType as Type, TokenTask as Task, type TokenAuthority } from '../../protocol/index.js';
 import { TokenError } from '../../auth/token-service.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
-
-const Type = { REFRESH: 1, VALIDATE: 2, REVOKE: 3 } as const;
-const Task = { REQUEST: 1, RESPONSE: 2, ERROR: 3 } as const;
 
 export async function handleTokenAuthority(session: DeviceSession, request: TokenAuthority, ctx: ServerContext): Promise<void> {
   if (request.task !== Task.REQUEST || ![Type.REFRESH, Type.VALIDATE, Type.REVOKE].includes(request.type as 1)) {

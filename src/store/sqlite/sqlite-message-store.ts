@@ -9,8 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ContactStore } from '../../core/contact-store.js';
 import type { MessageStore, PruneResult } from '../../core/message-store.js';
+import { ContactAction } from '../../protocol/codes.js';
 import {
-  ContactAction,
   EntryKind,
   type AppendedMessage,
   type ContactOutcome,

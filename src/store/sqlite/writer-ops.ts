@@ -3,7 +3,8 @@
  * transaction (idempotency, receipt rules, contact state) so check and write are atomic.
  */
 import type Database from 'better-sqlite3';
-import { ContactAction, EntryKind } from '../../core/types.js';
+import { EntryKind } from '../../core/types.js';
+import { ContactAction } from '../../protocol/codes.js';
 import { SubscriptionState } from './schema.js';
 import type { WriteOp, ContactOp, MessageOp, ReceiptOp, WriteOutcome, WrittenEntry } from './writer-protocol.js';
 import { RetentionPruner } from './writer-retention.js';

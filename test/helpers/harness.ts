@@ -22,6 +22,8 @@ export interface Harness {
   issuer: TokenIssuer;
   token(eid: string, device: string, ttlSeconds?: number): Promise<string>;
   connect(eid: string, device: string): Promise<BimipClient>;
+  /** Connects and waits for the caught-up marker. */
+  online(eid: string, device: string): Promise<BimipClient>;
   /** Stops the server (graceful) and starts a new one on the same data dir. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -73,6 +75,11 @@ export async function startHarness(overrides: Partial<BimipServerOptions> = {}, 
     async connect(eid, device) {
       const client = await BimipClient.connect({ url: current.server.url, token: await harness.token(eid, device) });
       clients.push(client);
+      return client;
+    },
+    async online(eid, device) {
+      const client = await harness.connect(eid, device);
+      await client.caughtUp;
       return client;
     },
     async restart() {

@@ -11,11 +11,7 @@ afterEach(async () => {
   await h.close();
 });
 
-async function online(eid: string, device: string): Promise<BimipClient> {
-  const client = await h.connect(eid, device);
-  await client.caughtUp;
-  return client;
-}
+const online = (eid: string, device: string): Promise<BimipClient> => h.online(eid, device);
 
 const A = 'a@example.com';
 const B = 'b@example.com';

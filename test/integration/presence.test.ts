@@ -16,11 +16,7 @@ afterEach(async () => {
 const A = 'a@example.com';
 const B = 'b@example.com';
 
-async function online(eid: string, device: string): Promise<BimipClient> {
-  const client = await h.connect(eid, device);
-  await client.caughtUp;
-  return client;
-}
+const online = (eid: string, device: string): Promise<BimipClient> => h.online(eid, device);
 
 /** Makes A and B subscribed to each other. */
 async function befriend(): Promise<void> {

@@ -19,11 +19,7 @@ afterEach(async () => {
   await h.close();
 });
 
-async function online(eid: string, device: string): Promise<BimipClient> {
-  const client = await h.connect(eid, device);
-  await client.caughtUp;
-  return client;
-}
+const online = (eid: string, device: string): Promise<BimipClient> => h.online(eid, device);
 
 async function waitForHead(eid: string, head: number, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

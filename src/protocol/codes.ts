@@ -59,6 +59,10 @@ export const CloseCode = {
   Unauthorized: 4001,
   IdleTimeout: 4008,
   Replaced: 4009,
+  /** The device's socket stayed over its send-buffer limit: it does not read (issue #7; Centrifugo's 3008). */
+  SlowConsumer: 4010,
+  /** The user already has the most devices allowed (BIMIP_MAX_DEVICES_PER_USER); log one out first. */
+  DeviceLimit: 4011,
 } as const;
 
 /** Message.status / Signal.status (SPEC §9): 1–5 durable, 6–12 transient. */

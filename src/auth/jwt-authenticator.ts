@@ -68,8 +68,12 @@ export class JwtAuthenticator implements Authenticator {
       throw new AuthError('token has no valid device_id claim');
     }
     if (typeof payload.jti !== 'string' || payload.jti === '') throw new AuthError('token has no jti claim');
-    // iat_ms: this server's issuer adds millisecond precision, so a logout refuses exactly the tokens before it.
-    const issuedAtMs = typeof payload['iat_ms'] === 'number' ? payload['iat_ms'] : typeof payload.iat === 'number' ? payload.iat * 1000 : 0;
+    // iat_ms: this server's issuer adds millisecond precision, so a logout refuses exactly the tokens
+    // before it. A standard whole-second iat counts as the last millisecond of its second: a token
+    // minted just after a logout, in the same second, must work (issue #7 item 3); the token that
+    // logged out is refused by its jti, not by this time.
+    const issuedAtMs =
+      typeof payload['iat_ms'] === 'number' ? payload['iat_ms'] : typeof payload.iat === 'number' ? payload.iat * 1000 + 999 : 0;
     return { eid, deviceId, expiresAt: (payload.exp as number) * 1000, jti: payload.jti, issuedAt: issuedAtMs };
   }
 }

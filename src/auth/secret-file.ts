@@ -9,7 +9,7 @@ const SECRET_FILE_NAME = 'jwt-secret';
 export function loadOrCreateSecret(dataDir: string): { secret: string; created: boolean; path: string } {
   const path = join(dataDir, SECRET_FILE_NAME);
   if (existsSync(path)) return { secret: readFileSync(path, 'utf8').trim(), created: false, path };
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('base64url');
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   return { secret, created: true, path };

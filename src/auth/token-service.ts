@@ -23,6 +23,11 @@ export interface TokenPair {
   refreshExpiresAt: number;
 }
 
+/** Longest access-token lifetime accepted from configuration or the admin API (30 days). */
+export const MAX_ACCESS_TTL_SECONDS = 30 * 86_400;
+/** Longest refresh-token lifetime accepted from configuration or the admin API (365 days). */
+export const MAX_REFRESH_TTL_SECONDS = 365 * 86_400;
+
 export interface TokenServiceOptions {
   store: TokenStore;
   revocations: RevocationList;
@@ -151,10 +156,14 @@ export class TokenService {
     return { jtis: [jti], eid };
   }
 
-  /** Logout of one device (`device`) or of every device (`device` ''): refuse every token issued before now. */
-  async logout(eid: Eid, device: DeviceId, currentJti?: { jti: string; expiresAt: number }): Promise<void> {
+  /**
+   * Logout of one device (`device`) or of every device (`device` ''): refuse every token issued before
+   * now. `liveTokens` (the connections being logged out) are revoked by jti as well, because a
+   * whole-second `iat` cannot tell "just before" from "just after" the logout.
+   */
+  async logout(eid: Eid, device: DeviceId, liveTokens: ReadonlyArray<{ jti: string; expiresAt: number }> = []): Promise<void> {
     const now = this.now();
-    if (currentJti) await this.options.revocations.revokeJti(currentJti.jti, currentJti.expiresAt);
+    for (const token of liveTokens) await this.options.revocations.revokeJti(token.jti, token.expiresAt);
     await this.options.revocations.revokeBefore({ eid, device, before: now + 1 });
     await this.options.store.revokeFamiliesOf(eid, device, now);
   }

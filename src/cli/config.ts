@@ -3,6 +3,8 @@
  * naming the variable, and the CLI exits with code 2.
  */
 import { resolve } from 'node:path';
+import { DEFAULT_USER_LIMITS } from '../core/types.js';
+import { MAX_ACCESS_TTL_SECONDS, MAX_REFRESH_TTL_SECONDS } from '../auth/token-service.js';
 
 export class ConfigError extends Error {
   constructor(variable: string, problem: string) {
@@ -31,6 +33,10 @@ export interface Config {
   pushWebhookSecret: string | undefined;
   /** 0 keeps everything. */
   retentionDays: number;
+  /** Issue #7 per-user limits; 0 = unlimited. */
+  maxDevicesPerUser: number;
+  maxBlocksPerUser: number;
+  maxContactsPerUser: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -99,9 +105,12 @@ export function loadConfig(env: Env = process.env): Config {
     idleTimeoutMs: integer(env, 'BIMIP_IDLE_TIMEOUT_SECONDS', 60, 1, 86_400) * 1000,
     window: integer(env, 'BIMIP_WINDOW', 512, 1, 100_000),
     adminToken: adminToken(env),
-    accessTtlSeconds: integer(env, 'BIMIP_ACCESS_TOKEN_TTL_SECONDS', 3600, 10, 30 * 86_400),
-    refreshTtlSeconds: integer(env, 'BIMIP_REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, 365 * 86_400),
+    accessTtlSeconds: integer(env, 'BIMIP_ACCESS_TOKEN_TTL_SECONDS', 3600, 10, MAX_ACCESS_TTL_SECONDS),
+    refreshTtlSeconds: integer(env, 'BIMIP_REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 60, MAX_REFRESH_TTL_SECONDS),
     ...pushWebhook(env),
     retentionDays: integer(env, 'BIMIP_RETENTION_DAYS', 30, 0, 36_500),
+    maxDevicesPerUser: integer(env, 'BIMIP_MAX_DEVICES_PER_USER', DEFAULT_USER_LIMITS.maxDevicesPerUser, 0, 10_000),
+    maxBlocksPerUser: integer(env, 'BIMIP_MAX_BLOCKS_PER_USER', DEFAULT_USER_LIMITS.maxBlocksPerUser, 0, 10_000_000),
+    maxContactsPerUser: integer(env, 'BIMIP_MAX_CONTACTS_PER_USER', DEFAULT_USER_LIMITS.maxContactsPerUser, 0, 10_000_000),
   };
 }

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { setUpAuth } from './auth-setup.js';
+import { securePrivateDataDir } from './data-dir.js';
 import { systemClock } from '../core/clock.js';
 import { WebhookPushHook } from '../push/index.js';
 import { RetentionService } from '../retention/retention-service.js';
@@ -14,16 +15,26 @@ import type { Config } from './config.js';
 export async function serve(config: Config): Promise<BimipServer> {
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const metrics = new ServerMetrics();
+  // Before any file is opened or created: the umask covers the files SQLite creates later.
+  securePrivateDataDir(config.dataDir, logger);
   const auth = await setUpAuth(config, metrics.tokenEvent);
   const generatedSecretPath = auth.generatedSecretPath;
 
   const store = await SqliteMessageStore.open({
     path: join(config.dataDir, 'bimip.sqlite'),
+    maxBlocksPerUser: config.maxBlocksPerUser,
+    maxContactsPerUser: config.maxContactsPerUser,
     onCommit: (size, seconds) => {
       metrics.commitBatchSize.observe(size);
       metrics.commitLatency.observe(seconds);
     },
+    onWriteHealth: (healthy, error) => {
+      metrics.storeWritesHealthy.set(healthy ? 1 : 0);
+      if (healthy) logger.info({}, 'store writes recovered');
+      else logger.error({ err: error }, 'store writes failing (disk full?): sends answered 503, /healthz 503 until a commit succeeds');
+    },
   });
+  metrics.storeWritesHealthy.set(1);
   const pushHook = config.pushWebhookUrl
     ? await WebhookPushHook.open({
         url: config.pushWebhookUrl,
@@ -46,7 +57,7 @@ export async function serve(config: Config): Promise<BimipServer> {
     metrics,
     limits: { maxFrameBytes: config.maxFrameBytes },
     delivery: { window: config.window },
-    session: { ratePerSecond: config.rateLimit, rateBurst: config.rateLimit * 2 },
+    session: { ratePerSecond: config.rateLimit, rateBurst: config.rateLimit * 2, maxDevicesPerUser: config.maxDevicesPerUser },
     idleTimeoutMs: config.idleTimeoutMs,
   });
   const retention =
@@ -91,6 +102,12 @@ export async function serve(config: Config): Promise<BimipServer> {
       },
     );
   };
+  // Last line of defence (issue #7 item 1): a promise nobody awaited must not end the process. It is
+  // logged and counted; every entry point also catches its own errors, so this should stay at 0.
+  process.on('unhandledRejection', (err: unknown) => {
+    metrics.internalErrors.labels('unhandled rejection').inc();
+    logger.error({ err }, 'unhandled promise rejection (bug: please report); the server keeps running');
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   return server;

@@ -7,12 +7,23 @@ import type { ContactOutcome, ContactRelation, Eid, NewContactAction } from './t
  * Subscriptions are directional: `subscriber` receives `target`'s awareness. SUBSCRIBE makes a
  * pending one; APPROVE by the target makes it active both ways; UNSUBSCRIBE removes both ways;
  * BLOCK removes both ways and refuses the blocked user until UNBLOCK.
+ *
+ * Per-user limits (issue #7; engines take them as options, 0 = unlimited) are checked in the same
+ * transaction as the write, so concurrent actions never pass one together: a BLOCK of a new user
+ * when the actor already blocks `max` users, or a SUBSCRIBE that would relate two users not yet
+ * related either way when either already has `max` contacts (other users with a subscription
+ * either way, pending or active), resolves `{ result: 'limit' }` and writes nothing. Actions that
+ * add no new blocked user or contact (a repeat, APPROVE, DENY, UNSUBSCRIBE, UNBLOCK) are never refused.
  */
 export interface ContactStore {
   /** Applies a state-changing action and appends its events to the queues, atomically and durably. */
   applyContactAction(action: NewContactAction): Promise<ContactOutcome>;
   listContacts(eid: Eid): Promise<ContactRelation[]>;
-  /** Whether `blocker` has blocked `blocked` (on the send path: engines keep it cheap). */
+  /**
+   * Whether `blocker` has blocked `blocked`: on the send path, so engines keep it cheap, and
+   * without holding every block in memory (a bounded cache at most). It reflects every action this
+   * store applied as soon as that action resolves.
+   */
   isBlocked(blocker: Eid, blocked: Eid): Promise<boolean>;
   /** Users with an active subscription to `eid` (who see its awareness). */
   subscribersOf(eid: Eid): Promise<Eid[]>;

@@ -40,3 +40,22 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * The store has more writes waiting than its bound (SPEC §10: 503, retry later): refused at once,
+ * so overload costs a retry instead of unbounded memory.
+ */
+export class StoreOverloadedError extends StoreUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreOverloadedError';
+  }
+}
+
+/** The store answers reads but its writes fail to commit (disk full, I/O error): 503 until one commits. */
+export class StoreWritesFailingError extends StoreUnavailableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreWritesFailingError';
+  }
+}

@@ -36,6 +36,12 @@ export interface MessageStore {
   /** The user's devices that have a cursor (connected before and not forgotten). */
   knownDevices(eid: Eid): Promise<DeviceId[]>;
   /**
+   * How many devices of the user have a cursor, counting commits not yet persisted (a device is
+   * counted as soon as its first `commitCursor` was called) and not counting deleted cursors. Checked
+   * on every first-time connect against the device limit (issue #7): cheap, one index range.
+   */
+  deviceCount(eid: Eid): Promise<number>;
+  /**
    * SPEC §6 F10 retention, one bounded batch. Removes, atomically and never concurrently with an
    * append (so a batch delays appends only briefly; keep `maxEntries` small, e.g. 500):
    * - at most `maxEntries` queue entries stored before `cutoffMs` (epoch ms), oldest first per
@@ -52,7 +58,11 @@ export interface MessageStore {
    * removed means nothing older than the cutoff is left to remove (for now).
    */
   pruneOlderThan(cutoffMs: number, maxEntries: number): Promise<PruneResult>;
-  /** Resolves when the store answers a trivial query (health check). */
+  /**
+   * Health check: resolves when the store answers a trivial query and can commit writes. After a
+   * failed commit it probes with a real write and rejects with StoreWritesFailingError until one
+   * commits again; any other StoreUnavailableError means the store is down.
+   */
   ping(): Promise<void>;
   /** Persists pending cursor commits and releases resources. */
   close(): Promise<void>;

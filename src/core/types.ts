@@ -15,7 +15,10 @@ export interface Principal {
   expiresAt: number;
   /** Token id, for revocation. */
   jti: string;
-  /** Epoch ms the token was issued (ms precision when this server issued it, else iat × 1000; 0 unknown). */
+  /**
+   * Epoch ms the token was issued: ms precision when this server issued it (`iat_ms`), else the last
+   * ms of the `iat` second (iat × 1000 + 999); 0 unknown.
+   */
   issuedAt: number;
 }
 
@@ -120,7 +123,20 @@ export type ContactOutcome =
   /** APPROVE or DENY without a pending SUBSCRIBE from the other user. */
   | { result: 'not-pending' }
   /** The other user blocked the actor. */
-  | { result: 'blocked' };
+  | { result: 'blocked' }
+  /**
+   * Issue #7: the action would grow a list past its per-user limit (`max`): the actor's block
+   * list, or the contact list of the actor or of the other user (`owner`). Nothing written.
+   */
+  | { result: 'limit'; list: 'blocks' | 'contacts'; owner: 'actor' | 'other'; max: number };
+
+/**
+ * Per-user limits (issue #7), so no single user's state grows without bound; 0 = unlimited.
+ * devices: cursors a user may hold (each is a fan-out target of every entry and a durable row);
+ * blocks: users one user blocks; contacts: other users one user has a subscription with, either
+ * way, pending or active. Rationale in docs/operations.md "Limits".
+ */
+export const DEFAULT_USER_LIMITS = { maxDevicesPerUser: 16, maxBlocksPerUser: 10_000, maxContactsPerUser: 5_000 } as const;
 
 export interface ContactRelation {
   eid: Eid;

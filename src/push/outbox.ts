@@ -2,6 +2,8 @@
  * The push outbox: notices waiting to be POSTed, in their own SQLite file so that push traffic
  * never contends with the message store's writer. Same durability as the store (WAL +
  * synchronous=FULL): a notice accepted by `enqueue` survives a crash or restart (SPEC §6 F9).
+ * Synchronous, so it runs only on the outbox worker thread (outbox-worker.ts), never on the
+ * event loop (issue #7: one fsync per notice on the main thread stalled every connection).
  */
 import Database from 'better-sqlite3';
 
@@ -41,7 +43,7 @@ interface RawRow {
   next_attempt_at: number;
 }
 
-/** Synchronous access to the outbox file; every write is one durable transaction. */
+/** Synchronous access to the outbox file; every write is one durable transaction (one fsync). */
 export class PushOutbox {
   private readonly insertRow: Database.Statement<[string, number, number]>;
   private readonly selectDue: Database.Statement<[number, number], RawRow>;
@@ -80,6 +82,11 @@ export class PushOutbox {
   /** Stores a notice due at `now`; returns its delivery id. */
   enqueue(body: string, now: number): number {
     return Number(this.insertRow.run(body, now, now).lastInsertRowid);
+  }
+
+  /** Stores notices due at `now` in one transaction (one fsync); returns their ids, in order. */
+  enqueueMany(bodies: readonly string[], now: number): number[] {
+    return this.db.transaction(() => bodies.map((body) => this.enqueue(body, now)))();
   }
 
   /** Up to `limit` rows due at `now`, oldest (lowest id) first. */

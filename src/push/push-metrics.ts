@@ -2,12 +2,16 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type DeliveryResult = 'delivered' | 'failed_attempt' | 'dropped';
+/** Why a notice never reached the outbox: memory queue full, outbox failing, or hook closed. */
+export type DropReason = 'overload' | 'store_error' | 'closed';
 
 export class PushMetrics {
   readonly notices: Counter;
   readonly deliveries: Counter<'result'>;
   readonly outboxDepth: Gauge;
   readonly deliveryLatency: Histogram;
+  readonly dropped: Counter<'reason'>;
+  readonly batchSize: Histogram;
 
   /** Registers in `registry`, reusing the metrics a previous hook registered there (a reopen). */
   constructor(registry: Registry) {
@@ -33,6 +37,22 @@ export class PushMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers: [registry],
     }));
+    this.dropped = reuse(registry, 'bimip_push_notices_dropped_total', Counter<'reason'>, (name) => new Counter({
+      name,
+      help: 'Push notices lost before reaching the outbox: overload (memory queue full), store_error, closed',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }));
+    this.batchSize = reuse(registry, 'bimip_push_outbox_batch_size', Histogram, (name) => new Histogram({
+      name,
+      help: 'Notices per outbox transaction (one fsync each); _count is the number of transactions',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 10000],
+      registers: [registry],
+    }));
+  }
+
+  drop(reason: DropReason, count = 1): void {
+    this.dropped.labels(reason).inc(count);
   }
 
   delivery(result: DeliveryResult): void {

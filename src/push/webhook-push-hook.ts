@@ -3,6 +3,12 @@
  * dispatcher POSTs it, signed, to the configured URL, retrying with exponential backoff until a
  * 2xx or `maxAttempts`. Delivery is at least once: a receiver may see a delivery id twice (e.g.
  * after a crash between its 2xx and our delete) and should de-duplicate by `X-Bimip-Delivery`.
+ *
+ * The outbox lives on a worker thread (outbox-client.ts), so `notify` never waits for a disk
+ * (issue #7): it queues the notice in memory, and every notice queued in one event-loop turn is
+ * written in one transaction, one fsync (group commit, like the message store's writer). While a
+ * batch is being written, new notices queue for the next. The memory queue is bounded; past
+ * `maxQueuedNotices` notices are dropped (counted, one warn line per overload).
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -12,7 +18,8 @@ import type { Logger } from '../core/logger.js';
 import type { PushHook, PushNotice } from '../core/push-hook.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { toNoticeBody } from './notice-body.js';
-import { PushOutbox, type OutboxRow } from './outbox.js';
+import type { OutboxRow } from './outbox.js';
+import { OutboxClient } from './outbox-client.js';
 import { PushMetrics } from './push-metrics.js';
 import { postWebhook } from './webhook-request.js';
 
@@ -43,6 +50,8 @@ export interface WebhookPushHookOptions {
   concurrency?: number;
   /** How long `close` lets in-flight POSTs finish before aborting them; default 2000. */
   closeTimeoutMs?: number;
+  /** Notices waiting in memory for their outbox write; past it notices are dropped; default 10000. */
+  maxQueuedNotices?: number;
 }
 
 /** The durable, signed, retrying webhook {@link PushHook}. Create with {@link WebhookPushHook.open}. */
@@ -59,15 +68,25 @@ export class WebhookPushHook implements PushHook {
   private readonly requestTimeoutMs: number;
   private readonly concurrency: number;
   private readonly closeTimeoutMs: number;
+  private readonly maxQueuedNotices: number;
+  /** Bodies of notices accepted by notify() and not yet handed to the outbox. */
+  private queued: string[] = [];
+  private flushScheduled = false;
+  /** The running write loop, while one runs. */
+  private writing: Promise<void> | undefined;
+  /** Notices dropped for overload since the queue last caught up (one warn line per overload). */
+  private overloadDrops = 0;
   private readonly inFlight = new Map<number, Promise<void>>();
   /** Aborts in-flight POSTs that outlive close's grace period. */
   private readonly shutdown = new AbortController();
   private depth: number;
   private wake: { at: number; timer: { cancel(): void } } | undefined;
   private pumpQueued = false;
+  private pumping = false;
+  private pumpAgain = false;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly outbox: PushOutbox, options: WebhookPushHookOptions) {
+  private constructor(private readonly outbox: OutboxClient, options: WebhookPushHookOptions) {
     this.url = options.url;
     this.secret = options.secret;
     this.clock = options.clock ?? systemClock;
@@ -81,8 +100,9 @@ export class WebhookPushHook implements PushHook {
     this.requestTimeoutMs = positiveInt(options.requestTimeoutMs ?? 5000, 'requestTimeoutMs');
     this.concurrency = positiveInt(options.concurrency ?? 4, 'concurrency');
     this.closeTimeoutMs = positiveInt(options.closeTimeoutMs ?? 2000, 'closeTimeoutMs');
+    this.maxQueuedNotices = positiveInt(options.maxQueuedNotices ?? 10_000, 'maxQueuedNotices');
     this.metrics = new PushMetrics(options.registry ?? new Registry());
-    this.depth = outbox.count();
+    this.depth = outbox.pendingAtOpen;
     this.metrics.outboxDepth.set(this.depth);
   }
 
@@ -100,12 +120,12 @@ export class WebhookPushHook implements PushHook {
       throw new Error('push webhook: jitterRatio must be in [0, 1)');
     }
     await mkdir(dirname(options.outboxPath), { recursive: true });
-    const outbox = PushOutbox.open(options.outboxPath);
+    const outbox = await OutboxClient.open(options.outboxPath);
     let hook: WebhookPushHook;
     try {
       hook = new WebhookPushHook(outbox, options);
     } catch (error) {
-      outbox.close();
+      await outbox.close();
       throw error;
     }
     if (hook.depth > 0) hook.log.info({ pending: hook.depth }, 'push outbox has pending notices');
@@ -114,17 +134,20 @@ export class WebhookPushHook implements PushHook {
   }
 
   /**
-   * Stores the notice durably and wakes the dispatcher. Never throws: a notice that cannot be
-   * stored (outbox closed or failing) is logged, without its content, and lost.
+   * Queues the notice for the outbox and returns at once; it is durable (and survives a restart)
+   * once its batch is written, normally within one fsync. Never throws: a notice that cannot be
+   * stored (hook closed, outbox failing, queue full) is counted, logged without its content, and lost.
    */
   notify(notice: PushNotice): void {
     try {
-      const id = this.outbox.enqueue(JSON.stringify(toNoticeBody(notice)), this.clock.now());
-      this.depth++;
-      this.metrics.notices.inc();
-      this.metrics.outboxDepth.set(this.depth);
-      this.log.debug({ delivery: id }, 'push notice enqueued');
-      this.schedulePump();
+      if (this.closing) {
+        this.metrics.drop('closed');
+        this.safeLog('error', {}, 'push notice could not be stored (hook closed); dropped');
+        return;
+      }
+      if (this.queued.length >= this.maxQueuedNotices) return this.dropForOverload();
+      this.queued.push(JSON.stringify(toNoticeBody(notice)));
+      this.scheduleFlush();
     } catch (error) {
       this.safeLog('error', { err: errorMessage(error) }, 'push notice could not be stored; dropped');
     }
@@ -145,6 +168,8 @@ export class WebhookPushHook implements PushHook {
   }
 
   private async shutDown(): Promise<void> {
+    // Notices already accepted go to disk first, so a graceful restart keeps them.
+    await this.flushQueued();
     this.wake?.timer.cancel();
     this.wake = undefined;
     const running = [...this.inFlight.values()];
@@ -156,33 +181,99 @@ export class WebhookPushHook implements PushHook {
       this.shutdown.abort();
       await Promise.allSettled(running);
     }
-    this.outbox.close();
+    await this.outbox.close();
   }
 
-  private schedulePump(): void {
-    if (this.pumpQueued || this.closing) return;
-    this.pumpQueued = true;
-    // A microtask coalesces a burst of notify() calls into one outbox read.
-    queueMicrotask(() => {
-      this.pumpQueued = false;
-      this.pump();
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.writing) return;
+    this.flushScheduled = true;
+    // setImmediate: every notice raised in this event-loop turn joins the same transaction.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flushQueued();
     });
   }
 
-  /** Starts due rows, oldest first, up to `concurrency`; then sleeps until the next row is due. */
-  private pump(): void {
+  /** Writes the queue in batches until it is empty; joins the loop already running, if any. */
+  private flushQueued(): Promise<void> {
+    this.writing ??= this.writeBatches().finally(() => (this.writing = undefined));
+    return this.writing;
+  }
+
+  private async writeBatches(): Promise<void> {
+    while (this.queued.length > 0) {
+      const bodies = this.queued;
+      this.queued = [];
+      try {
+        const ids = await this.outbox.enqueue(bodies, this.clock.now());
+        this.depth += ids.length;
+        this.metrics.notices.inc(ids.length);
+        this.metrics.batchSize.observe(ids.length);
+        this.metrics.outboxDepth.set(this.depth);
+        this.log.debug({ first: ids[0], count: ids.length }, 'push notices enqueued');
+        this.schedulePump();
+      } catch (error) {
+        this.metrics.drop('store_error', bodies.length);
+        this.safeLog('error', { count: bodies.length, err: errorMessage(error) }, 'push notices could not be stored; dropped');
+      }
+    }
+    if (this.overloadDrops > 0) {
+      this.log.info({ dropped: this.overloadDrops }, 'push notice queue caught up after an overload');
+      this.overloadDrops = 0;
+    }
+  }
+
+  private dropForOverload(): void {
+    this.metrics.drop('overload');
+    if (this.overloadDrops++ === 0) {
+      this.safeLog('warn', { queued: this.queued.length }, 'push notice queue full: dropping notices until the outbox catches up');
+    }
+  }
+
+  private schedulePump(): void {
     if (this.closing) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    // A microtask coalesces a burst of completions into one outbox read.
+    queueMicrotask(() => {
+      this.pumpQueued = false;
+      void this.pump();
+    });
+  }
+
+  /** Runs poll rounds, one at a time, until no round was asked for while one ran. */
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        await this.pollOnce();
+      } while (this.pumpAgain && !this.closing);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Starts due rows, oldest first, up to `concurrency`; then sleeps until the next row is due. */
+  private async pollOnce(): Promise<void> {
+    if (this.closing || this.inFlight.size >= this.concurrency) return; // a completion pumps again
     try {
       const now = this.clock.now();
-      if (this.inFlight.size < this.concurrency) {
-        // In-flight rows are due too, so asking for `concurrency` rows leaves room for every free slot.
-        for (const row of this.outbox.due(now, this.concurrency)) {
-          if (this.inFlight.size >= this.concurrency) break;
-          if (!this.inFlight.has(row.id)) this.start(row);
-        }
+      // In-flight rows are due too, so asking for `concurrency` rows leaves room for every free slot.
+      // A row is removed from the outbox before it leaves `inFlight`, and the worker answers in
+      // order, so a row being finished is never started twice.
+      const { due, nextAttemptAt } = await this.outbox.poll(now, this.concurrency);
+      if (this.closing) return;
+      for (const row of due) {
+        if (this.inFlight.size >= this.concurrency) break;
+        if (!this.inFlight.has(row.id)) this.start(row);
       }
       // With every slot busy, the next completion pumps again; otherwise no due row is left waiting.
-      if (this.inFlight.size < this.concurrency) this.wakeAt(this.outbox.nextAttemptAfter(now), now);
+      if (this.inFlight.size < this.concurrency) this.wakeAt(nextAttemptAt, now);
     } catch (error) {
       this.safeLog('error', { err: errorMessage(error) }, 'push outbox read failed');
     }
@@ -193,7 +284,7 @@ export class WebhookPushHook implements PushHook {
     this.wake?.timer.cancel();
     const timer = this.clock.setTimeout(() => {
       this.wake = undefined;
-      this.pump();
+      this.schedulePump();
     }, at - now);
     this.wake = { at, timer };
   }
@@ -219,32 +310,32 @@ export class WebhookPushHook implements PushHook {
     });
     if (outcome.kind === 'aborted') return; // the row stays as it was, for the next open
     try {
-      if (outcome.kind === 'answered' && outcome.status >= 200 && outcome.status < 300) this.delivered(row);
-      else this.failed(row, outcome.status, outcome.kind === 'failed' ? outcome.reason : `http ${outcome.status}`);
+      if (outcome.kind === 'answered' && outcome.status >= 200 && outcome.status < 300) await this.delivered(row);
+      else await this.failed(row, outcome.status, outcome.kind === 'failed' ? outcome.reason : `http ${outcome.status}`);
     } catch (error) {
       this.safeLog('error', { delivery: row.id, err: errorMessage(error) }, 'push outbox update failed');
     }
   }
 
-  private delivered(row: OutboxRow): void {
-    if (this.outbox.remove(row.id)) this.shrink();
+  private async delivered(row: OutboxRow): Promise<void> {
+    if (await this.outbox.remove(row.id)) this.shrink();
     this.metrics.delivery('delivered');
     this.metrics.deliveryLatency.observe(Math.max(0, this.clock.now() - row.enqueuedAt) / 1000);
     this.log.debug({ delivery: row.id, attempts: row.attempts + 1 }, 'push notice delivered');
   }
 
-  private failed(row: OutboxRow, status: number, reason: string): void {
+  private async failed(row: OutboxRow, status: number, reason: string): Promise<void> {
     const attempts = row.attempts + 1;
     this.metrics.delivery('failed_attempt');
     if (attempts >= this.maxAttempts) {
-      if (this.outbox.remove(row.id)) this.shrink();
+      if (await this.outbox.remove(row.id)) this.shrink();
       this.metrics.delivery('dropped');
       // SPEC §7.5: the delivery id and counts only, never the notice (it names users).
       this.log.warn({ delivery: row.id, attempts, lastStatus: status, reason }, 'push notice dropped after max attempts');
       return;
     }
     const delayMs = backoffDelay(attempts, this.policy);
-    this.outbox.reschedule(row.id, attempts, this.clock.now() + delayMs, status);
+    await this.outbox.reschedule(row.id, attempts, this.clock.now() + delayMs, status);
     this.log.debug({ delivery: row.id, attempts, lastStatus: status, reason, retryInMs: delayMs }, 'push attempt failed');
   }
 

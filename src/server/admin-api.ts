@@ -12,7 +12,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthError } from '../core/errors.js';
-import { TokenError, type TokenPair } from '../auth/token-service.js';
+import { MAX_ACCESS_TTL_SECONDS, MAX_REFRESH_TTL_SECONDS, TokenError, type TokenPair } from '../auth/token-service.js';
 import { pb } from '../protocol/index.js';
 import type { ServerContext } from './context.js';
 import { closeRevoked } from './handlers/token-authority.js';
@@ -111,10 +111,19 @@ function str(body: Json, field: string, required = true): string {
   return value;
 }
 
-function positive(body: Json, field: string): number | undefined {
+/** Latest `timestamp` accepted (epoch ms of 9999-12-31T23:59:59.999Z): later is surely a bug, and stays exact in a double. */
+const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+
+/**
+ * An optional integer field (absent or null → undefined). Anything but a JSON number that is a safe
+ * integer within [min, max] is a 400 naming the field: never coerced, so 1e300 is not stored as 0.
+ */
+function integer(body: Json, field: string, min: number, max: number): number | undefined {
   const value = body[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new HttpError(400, `${field} must be a positive integer`);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new HttpError(400, `${field} must be an integer from ${min} to ${max}`);
+  }
   return value;
 }
 
@@ -144,8 +153,8 @@ async function issueTokens(ctx: ServerContext, body: Json): Promise<[number, Jso
   }
   if (!ctx.tokens.canIssue) throw new HttpError(400, 'tokens are issued by an external signer');
   const pair = await ctx.tokens.issuePair(eid, device, {
-    accessTtlSeconds: positive(body, 'ttl_seconds'),
-    refreshTtlSeconds: positive(body, 'refresh_ttl_seconds'),
+    accessTtlSeconds: integer(body, 'ttl_seconds', 1, MAX_ACCESS_TTL_SECONDS),
+    refreshTtlSeconds: integer(body, 'refresh_ttl_seconds', 1, MAX_REFRESH_TTL_SECONDS),
   });
   return [201, pairJson(pair)];
 }
@@ -198,9 +207,9 @@ async function sendMessage(ctx: ServerContext, body: Json): Promise<[number, Jso
     const value = body['payload'];
     payload = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
   }
-  const type = body['type'] ?? 1;
-  const timestamp = body['timestamp'] ?? 0;
-  if (typeof type !== 'number' || typeof timestamp !== 'number') throw new HttpError(400, 'type and timestamp must be numbers');
+  // SPEC §4: type 1 CHAT, 2 PUSH_NOTIFICATION (0 is read as 1); timestamp in epoch ms (0 = the server's).
+  const type = integer(body, 'type', 0, 2) ?? 1;
+  const timestamp = integer(body, 'timestamp', 0, MAX_TIMESTAMP_MS) ?? 0;
   const message = pb.Message.create({
     id: str(body, 'id'),
     to: { eid: to.eid, connectionResourceId: to.device },

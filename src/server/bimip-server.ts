@@ -10,6 +10,7 @@ import type { Authenticator } from '../core/authenticator.js';
 import { RevocationAwareAuthenticator } from '../auth/revocation-aware-authenticator.js';
 import type { TokenService } from '../auth/token-service.js';
 import type { Bus, BusNotice } from '../core/bus.js';
+import { DisconnectError } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { MessageStore } from '../core/message-store.js';
@@ -22,10 +23,11 @@ import { LocalHub } from './hub.js';
 import { createHttpHandler } from './http.js';
 import { createAdminApi } from './admin-api.js';
 import { ServerMetrics } from './metrics.js';
-import { DeviceSession, type SessionLimits } from './session.js';
+import { DEFAULT_SESSION_LIMITS, DeviceSession, type SessionLimits } from './session.js';
 import { WebSocketEdge, type ConnectionEvents } from './transport/ws.js';
 import { PresenceService } from './presence-service.js';
 import { OfflinePushNotifier } from './offline-push.js';
+import { PushGate, type PushLimit } from './push-gate.js';
 import { MemoryPresenceStore } from '../presence/memory/memory-presence-store.js';
 import type { ContactStore } from '../core/contact-store.js';
 import type { PresenceStore } from '../core/presence-store.js';
@@ -43,6 +45,11 @@ export interface BimipServerOptions {
   presence?: PresenceStore;
   /** Where push notices go (default: dropped; issue #4 adds the webhook). */
   pushHook?: PushHook;
+  /**
+   * Per-sender limit on push notices, a token bucket per sender eid (issue #7; default 10/s, bursts
+   * of 20, 10,000 senders remembered; perSecond 0 = off). See server/push-gate.ts.
+   */
+  pushLimit?: Partial<PushLimit>;
   /** OFFLINE is announced this long after a user's last device leaves (default 5 s). */
   offlineGraceMs?: number;
   bus: Bus;
@@ -92,9 +99,11 @@ export class BimipServer {
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const clock = options.clock ?? systemClock;
     const presenceStore = options.presence ?? new MemoryPresenceStore();
-    this.offlinePush = options.pushHook
-      ? new OfflinePushNotifier({ store: options.store, presence: presenceStore, pushHook: options.pushHook, logger: options.logger })
+    // Every notice, entry or CALLING, passes the gate: known offline devices only, per-sender limit.
+    const pushGate = options.pushHook
+      ? new PushGate({ store: options.store, presence: presenceStore, pushHook: options.pushHook, clock, logger: options.logger, metrics: this.metrics }, options.pushLimit)
       : undefined;
+    this.offlinePush = pushGate ? new OfflinePushNotifier({ gate: pushGate, logger: options.logger }) : undefined;
     this.presence = new PresenceService({
       presence: presenceStore,
       contacts: options.contacts,
@@ -108,31 +117,41 @@ export class BimipServer {
       contacts: options.contacts,
       presence: this.presence,
       hub: this.hub,
-      pushHook: options.pushHook ?? noPushHook,
+      pushHook: pushGate ?? noPushHook,
       tokens: options.tokens,
       metrics: this.metrics,
       logger: options.logger,
       clock,
       limits,
-      delivery: { window: 512, sendBufferBytes: 1024 * 1024, readBatch: 256, ...options.delivery },
+      delivery: deliverySettings(options.delivery),
       publishEntries: (entries) => this.publishEntries(entries),
     };
-    this.sessionLimits = { ratePerSecond: 200, rateBurst: 400, badFrameLimit: 20, badFrameWindowMs: 10_000, ...options.session };
+    this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.session };
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.dispatcher = new Dispatcher(this.ctx);
     const authenticator = options.authenticator ?? new RevocationAwareAuthenticator(options.tokens);
     const api = createAdminApi(this.ctx, { adminToken: options.adminToken, maxBodyBytes: limits.maxFrameBytes });
-    this.http = createServer(createHttpHandler({ store: options.store, metrics: this.metrics, isDraining: () => this.draining, api }));
+    const onError = (where: string) => (err: unknown): void => {
+      this.metrics.internalErrors.labels(where).inc();
+      options.logger.error({ err }, `${where} failed`);
+    };
+    this.http = createServer(createHttpHandler({ store: options.store, metrics: this.metrics, isDraining: () => this.draining, api, onError: onError('http request') }));
+    // Slow or stalled request heads are dropped instead of holding a socket for Node's 60 s default.
+    this.http.headersTimeout = 10_000;
+    this.http.requestTimeout = 30_000;
     this.edge = new WebSocketEdge(this.http, {
       path: options.path ?? '/bimip',
-      // Frames up to 8× the limit are read so they can be answered with 413 before the 1009 close.
-      hardMaxPayload: Math.max(limits.maxFrameBytes * 8, 8 * 1024 * 1024),
+      // Frames up to twice the limit are read so they can be answered with 413 before the 1009
+      // close; larger ones are cut by ws at their header, before their payload is buffered (issue #7
+      // item 11: what one connection can make the server hold stays bounded).
+      hardMaxPayload: limits.maxFrameBytes * 2 + 64 * 1024,
       authenticate: (token) => authenticator.authenticate(token),
       onRejected: (status, reason) => {
         this.metrics.upgradeRejections.labels(String(status)).inc();
         options.logger.info({ status, reason }, 'websocket upgrade refused');
       },
       onConnect: (principal, transport) => this.connect(principal, transport),
+      onError: onError('websocket upgrade'),
     });
     this.sweeper = clock.setInterval(() => this.sweep(), options.sweepIntervalMs ?? 1000);
   }
@@ -202,16 +221,28 @@ export class BimipServer {
       .then(() => {
         const waiting = early ?? [];
         early = undefined;
-        for (const [data, isBinary] of waiting) this.onFrame(session, data, isBinary);
+        for (const [data, isBinary] of waiting) {
+          session.frameFinished(data.length);
+          this.onFrame(session, data, isBinary);
+        }
         return this.presence.connected(session);
       })
       .catch((err: unknown) => {
+        // A refusal (issue #7: device limit → 4011) closes with its own code; anything else is a fault.
+        if (err instanceof DisconnectError) {
+          this.options.logger.info({ conn: session.connectionId, code: err.closeCode, reason: err.message }, 'connection refused');
+          return session.close(err.closeCode, err.message);
+        }
         session.logger.error({ err }, 'session start failed');
         session.close(1011, 'session could not start');
       });
     return {
       onFrame: (data, isBinary) => {
-        if (early) early.push([data, isBinary]);
+        if (early) {
+          // Counted as in flight, so a client flooding a starting session is paused, not buffered.
+          session.frameStarted(data.length);
+          early.push([data, isBinary]);
+        }
         else this.onFrame(session, data, isBinary);
       },
       onClose: (code) => {
@@ -250,9 +281,24 @@ export class BimipServer {
   private sweep(): void {
     const now = this.ctx.clock.now();
     for (const session of this.hub.sessions()) {
+      if (session.loggingOut) continue;
       const refused = now >= session.principal.expiresAt ? 'token expired' : this.options.tokens.refusal(session.principal);
       if (refused) session.close(CloseCode.Unauthorized, refused);
       else if (now - session.lastFrameAt > this.idleTimeoutMs) session.close(CloseCode.IdleTimeout, 'idle timeout');
+      else session.checkSlowConsumer(now);
     }
   }
+}
+
+function deliverySettings(overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+  const sendBufferBytes = overrides.sendBufferBytes ?? 1024 * 1024;
+  return {
+    window: 512,
+    sendBufferBytes,
+    readBatch: 256,
+    slowConsumerMs: 10_000,
+    maxBufferedBytes: 4 * sendBufferBytes,
+    replayBytes: 1024 * 1024,
+    ...overrides,
+  };
 }

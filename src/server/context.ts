@@ -18,6 +18,12 @@ export interface DeliverySettings {
   sendBufferBytes: number;
   /** Entries read from the store per catch-up query (default 256). */
   readBatch: number;
+  /** A socket over `sendBufferBytes` for this long without draining is closed with 4010 (default 10 s). */
+  slowConsumerMs: number;
+  /** A socket whose send buffer exceeds this is closed with 4010 at once (default 4 × sendBufferBytes). */
+  maxBufferedBytes: number;
+  /** Most bytes of entries one Sync replay sends before its RESPONSE (default 1 MiB). */
+  replayBytes: number;
 }
 
 export interface ServerContext {

@@ -1,22 +1,27 @@
 /** Plain HTTP on the same port: GET /healthz, GET /metrics (SPEC §8), and the API routes (admin-api.ts). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StoreWritesFailingError } from '../core/errors.js';
 import type { MessageStore } from '../core/message-store.js';
 import type { ServerMetrics } from './metrics.js';
+import { parseRequestTarget } from './request-target.js';
 
 export type ApiHandler = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<boolean>;
 
-export function createHttpHandler(deps: { store: MessageStore; metrics: ServerMetrics; isDraining(): boolean; api?: ApiHandler }) {
+export function createHttpHandler(deps: { store: MessageStore; metrics: ServerMetrics; isDraining(): boolean; api?: ApiHandler; onError?(err: unknown): void }) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     try {
+      const target = parseRequestTarget(request.url);
+      if (!target) return json(response, 400, { error: 'malformed request target' });
+      const path = target.pathname;
       if (deps.api && (await deps.api(request, response, path))) return;
       if (request.method === 'GET' && path === '/healthz') {
         if (deps.isDraining()) return json(response, 503, { status: 'shutting down' });
         try {
           await deps.store.ping();
           return json(response, 200, { status: 'ok' });
-        } catch {
-          return json(response, 503, { status: 'store unavailable' });
+        } catch (err) {
+          // A load balancer acts on the 503; the status says which: writes failing (disk full) or down.
+          return json(response, 503, { status: err instanceof StoreWritesFailingError ? 'store writes failing' : 'store unavailable' });
         }
       }
       if (request.method === 'GET' && path === '/metrics') {
@@ -26,8 +31,10 @@ export function createHttpHandler(deps: { store: MessageStore; metrics: ServerMe
         return;
       }
       json(response, 404, { error: `no route for ${request.method} ${path}` });
-    } catch {
+    } catch (err) {
+      deps.onError?.(err);
       if (!response.headersSent) json(response, 500, { error: 'internal error' });
+      else response.destroy();
     }
   };
 }

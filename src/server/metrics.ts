@@ -15,7 +15,32 @@ export class ServerMetrics {
   readonly acks = new Counter({ name: 'bimip_acks_total', help: 'Acks sent, by code', labelNames: ['code'] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: 'bimip_errors_total', help: 'ErrorMessage frames sent, by code', labelNames: ['code'] as const, registers: [this.registry] });
   readonly closes = new Counter({ name: 'bimip_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly framesDropped = new Counter({
+    name: 'bimip_frames_dropped_total',
+    help: 'Transient frames (signals, awareness) not sent, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly internalErrors = new Counter({
+    name: 'bimip_internal_errors_total',
+    help: 'Unexpected failures caught at a network entry point (answered 500 or closed), by where',
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
   readonly upgradeRejections = new Counter({ name: 'bimip_upgrade_rejections_total', help: 'WebSocket upgrades refused, by HTTP status', labelNames: ['status'] as const, registers: [this.registry] });
+  /** Push notices the push gate refused (server/push-gate.ts). */
+  readonly pushGated = new Counter({
+    name: 'bimip_push_notices_gated_total',
+    help: 'Push notices not raised: no_known_device (the recipient never connected), rate_limited (the sender is over its push limit)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /** Set by the composition root from the store's write-health callback (SqliteMessageStoreOptions.onWriteHealth). */
+  readonly storeWritesHealthy = new Gauge({
+    name: 'bimip_store_writes_healthy',
+    help: '1 while store commits succeed; 0 from a failed commit (disk full, I/O error) until one commits again',
+    registers: [this.registry],
+  });
   readonly commitBatchSize = new Histogram({
     name: 'bimip_commit_batch_size',
     help: 'Appends per durable store transaction (group commit)',

@@ -121,7 +121,7 @@ export class PresenceService {
   async introduce(subscriber: Eid, target: Eid): Promise<void> {
     if (await this.isHidden(target)) return;
     const frame = encodeFrame('awareness', await this.view(target));
-    for (const device of this.deps.hub.feed(subscriber)?.sessions.values() ?? []) device.sendEncoded(frame, Route.Awareness);
+    for (const device of this.deps.hub.feed(subscriber)?.sessions.values() ?? []) device.sendTransient(frame, Route.Awareness);
   }
 
   /** Stops timers (server shutdown). */
@@ -197,14 +197,14 @@ export class PresenceService {
     await this.deps.presence.setState(eid, state);
     const frame = encodeFrame('awareness', awarenessOf(eid, state));
     for (const device of this.deps.hub.feed(eid)?.sessions.values() ?? []) {
-      if (device.deviceId !== exceptDevice) device.sendEncoded(frame, Route.Awareness);
+      if (device.deviceId !== exceptDevice) device.sendTransient(frame, Route.Awareness);
     }
     if (!(await this.isHidden(eid))) await this.sendToSubscribers(eid, frame);
   }
 
   private async sendToSubscribers(eid: Eid, frame: Uint8Array): Promise<void> {
     for (const subscriber of await this.deps.contacts.subscribersOf(eid)) {
-      for (const device of this.deps.hub.feed(subscriber)?.sessions.values() ?? []) device.sendEncoded(frame, Route.Awareness);
+      for (const device of this.deps.hub.feed(subscriber)?.sessions.values() ?? []) device.sendTransient(frame, Route.Awareness);
     }
   }
 

@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.js';
 import type { Transport } from '../core/transport.js';
-import { deliverable, type Offset, type Principal, type QueueEntry, type QueueInfo } from '../core/types.js';
-import { Code, ROUTE_BY_FIELD, SyncType, encodeFrame, type Frame } from '../protocol/index.js';
+import { DisconnectError } from '../core/errors.js';
+import { DEFAULT_USER_LIMITS, deliverable, type Offset, type Principal, type QueueEntry, type QueueInfo } from '../core/types.js';
+import { CloseCode, Code, ROUTE_BY_FIELD, SyncType, encodeFrame, type Frame } from '../protocol/index.js';
 import type { ServerContext } from './context.js';
 import { AbuseCounter, RateLimiter } from './rate-limiter.js';
 import type { UserFeed } from './user-feed.js';
@@ -20,7 +21,29 @@ export interface SessionLimits {
   rateBurst: number;
   badFrameLimit: number;
   badFrameWindowMs: number;
+  /**
+   * Issue #7 item 11: reading from the socket pauses while this many frames (default 256) or this
+   * many bytes of them (default 4 MiB) are being handled, and resumes below half; the client feels
+   * TCP backpressure instead of the server buffering its input without bound.
+   */
+  maxFramesInFlight: number;
+  maxBytesInFlight: number;
+  /** Issue #7: devices (cursors) per user; a first-time device beyond it is closed with 4011. 0 = unlimited. */
+  maxDevicesPerUser: number;
 }
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  ratePerSecond: 200,
+  rateBurst: 400,
+  badFrameLimit: 20,
+  badFrameWindowMs: 10_000,
+  maxFramesInFlight: 256,
+  maxBytesInFlight: 4 * 1024 * 1024,
+  maxDevicesPerUser: DEFAULT_USER_LIMITS.maxDevicesPerUser,
+};
+
+/** Closes after which nothing more is read from the peer (it is abusive or stuck). */
+const STOP_READING_ON = new Set<number>([CloseCode.PolicyViolation, CloseCode.TooBig, CloseCode.SlowConsumer]);
 
 export class DeviceSession {
   readonly connectionId = randomUUID();
@@ -30,6 +53,8 @@ export class DeviceSession {
   readonly sender: Sender;
   private childLogger: Logger | undefined;
   lastFrameAt: number;
+  /** Set while this connection's Logout is handled (it ends with close 1000, not 4001). */
+  loggingOut = false;
   readonly rate: RateLimiter;
   readonly abuse: AbuseCounter;
 
@@ -46,13 +71,20 @@ export class DeviceSession {
   private started = false;
   private pumping = false;
   private pumpRequested = false;
+  private framesInFlight = 0;
+  private bytesInFlight = 0;
+  private readingPaused = false;
+  /** When the send buffer was first seen over its limit, at consecutive checks (slow consumer). */
+  private overLimitSince: number | undefined;
+  /** The tail of this session's Sync replays: one runs at a time (issue #7 item 2). */
+  private replays: Promise<void> = Promise.resolve();
 
   constructor(
     readonly principal: Principal,
     readonly transport: Transport,
     private readonly feed: UserFeed<DeviceSession>,
     private readonly ctx: ServerContext,
-    limits: SessionLimits,
+    private readonly limits: SessionLimits,
   ) {
     this.eid = principal.eid;
     this.deviceId = principal.deviceId;
@@ -77,6 +109,11 @@ export class DeviceSession {
   async start(): Promise<void> {
     const { store } = this.ctx;
     const [info, stored] = await Promise.all([store.queueInfo(this.eid), store.getCursor(this.eid, this.deviceId)]);
+    // Issue #7: a first-time device takes a slot; none left → DisconnectError (close 4011), no cursor.
+    const maxDevices = this.limits.maxDevicesPerUser;
+    if (stored === undefined && maxDevices > 0 && (await store.deviceCount(this.eid)) >= maxDevices) {
+      throw new DisconnectError(CloseCode.DeviceLimit, `device limit reached (${maxDevices} devices); log out a device first`);
+    }
     // A first-time device starts at the head (SPEC §5). Committing the cursor, even unchanged,
     // also marks the device as seen, so retention does not forget a device that is in use.
     const cursor = stored ?? info.head;
@@ -136,7 +173,7 @@ export class DeviceSession {
   close(code: number, reason: string): void {
     if (!this.transport.isOpen) return;
     this.ctx.metrics.closes.labels(String(code)).inc();
-    this.transport.close(code, reason);
+    this.transport.close(code, reason, { stopReading: STOP_READING_ON.has(code) });
   }
 
   /** Sends an already encoded frame (encode once, write many). */
@@ -144,6 +181,68 @@ export class DeviceSession {
     if (!this.transport.isOpen) return;
     this.transport.send(frame);
     this.ctx.metrics.frame(route, 'out');
+    // Every push waits for the buffer; what still piles up here is a peer that does not read at all.
+    if (this.transport.bufferedBytes > this.ctx.delivery.maxBufferedBytes) this.closeAsSlow('send buffer over its hard limit');
+  }
+
+  /**
+   * Sends a frame that may be lost (transient signals, awareness; SPEC §6 F5/F6): dropped, not
+   * queued, while the socket is over its send-buffer limit (issue #7 item 2). False when dropped.
+   */
+  sendTransient(frame: Uint8Array, route: number): boolean {
+    if (!this.transport.isOpen) return false;
+    if (this.transport.bufferedBytes > this.ctx.delivery.sendBufferBytes) {
+      this.ctx.metrics.framesDropped.labels('slow consumer').inc();
+      return false;
+    }
+    this.sendEncoded(frame, route);
+    return true;
+  }
+
+  /**
+   * Called periodically: a socket seen over its send-buffer limit at every check for
+   * `slowConsumerMs` does not read, and is closed with 4010 (issue #7 item 2). A slow reader that
+   * drains at all dips below the limit, because pushes wait for it to drain to half.
+   */
+  checkSlowConsumer(now: number): void {
+    if (this.transport.bufferedBytes <= this.ctx.delivery.sendBufferBytes) {
+      this.overLimitSince = undefined;
+      return;
+    }
+    this.overLimitSince ??= now;
+    if (now - this.overLimitSince >= this.ctx.delivery.slowConsumerMs) this.closeAsSlow('send buffer stayed over its limit');
+  }
+
+  /** A frame's handler started; reading pauses when too much input is in flight (issue #7 item 11). */
+  frameStarted(bytes: number): void {
+    this.framesInFlight++;
+    this.bytesInFlight += bytes;
+    if (!this.readingPaused && (this.framesInFlight >= this.limits.maxFramesInFlight || this.bytesInFlight >= this.limits.maxBytesInFlight)) {
+      this.readingPaused = true;
+      this.transport.pauseReading();
+    }
+  }
+
+  frameFinished(bytes: number): void {
+    this.framesInFlight--;
+    this.bytesInFlight -= bytes;
+    if (this.readingPaused && this.framesInFlight <= this.limits.maxFramesInFlight / 2 && this.bytesInFlight <= this.limits.maxBytesInFlight / 2) {
+      this.readingPaused = false;
+      if (this.transport.isOpen) this.transport.resumeReading();
+    }
+  }
+
+  /** Runs `replay` after this session's earlier replays: one Sync replay in flight per session. */
+  serialReplay(replay: () => Promise<void>): Promise<void> {
+    const run = this.replays.then(replay);
+    this.replays = run.catch(() => undefined);
+    return run;
+  }
+
+  private closeAsSlow(reason: string): void {
+    if (!this.transport.isOpen) return;
+    this.logger.warn({ bufferedBytes: this.transport.bufferedBytes }, `slow consumer: ${reason}; closing with 4010`);
+    this.close(CloseCode.SlowConsumer, 'slow consumer: not reading');
   }
 
   private async runPump(): Promise<void> {

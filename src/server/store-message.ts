@@ -3,7 +3,7 @@
  * blocked sender, store durably (one transaction for both queues), then hand the new entries to
  * delivery. The caller answers with the outcome (an Ack, or JSON).
  */
-import { StoreUnavailableError } from '../core/errors.js';
+import { StoreOverloadedError, StoreUnavailableError } from '../core/errors.js';
 import { Code, MessageType, Status, checkMessage, pb, type MessageInit } from '../protocol/index.js';
 import type { ServerContext } from './context.js';
 import { identityOf, isSpoofed, type Sender } from './sender.js';
@@ -40,12 +40,33 @@ export async function storeMessage(ctx: ServerContext, sender: Sender, message: 
     return { code: Code.OK, details: '', signalId: appended.signalId, userOffset: appended.senderOffset };
   } catch (err) {
     if (err instanceof StoreUnavailableError) {
-      ctx.logger.warn({ err: err.message }, 'store unavailable; message refused with 503');
-      return refused(Code.Unavailable, 'storage unavailable, retry later');
+      const overloaded = err instanceof StoreOverloadedError;
+      logRefusal(ctx, err, overloaded);
+      return refused(Code.Unavailable, overloaded ? 'server overloaded, retry later' : 'storage unavailable, retry later');
     }
     ctx.logger.error({ err }, 'storing a message failed');
     return refused(Code.Internal, 'internal error');
   }
+}
+
+/**
+ * Under overload or a storage outage every send is refused: one line per interval per node, with
+ * the number refused since the previous line, instead of one per message (bimip_acks_total{code="503"}
+ * counts each).
+ */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
+const refusalLogs = new WeakMap<ServerContext, { loggedAt: number; refusedSince: number }>();
+
+function logRefusal(ctx: ServerContext, err: StoreUnavailableError, overloaded: boolean): void {
+  const now = ctx.clock.now();
+  const last = refusalLogs.get(ctx);
+  if (last && now - last.loggedAt < REFUSAL_LOG_INTERVAL_MS) {
+    last.refusedSince++;
+    return;
+  }
+  const message = overloaded ? 'store overloaded; message refused with 503' : 'store unavailable; message refused with 503';
+  ctx.logger.warn({ err: err.message, refusedSinceLastLine: last?.refusedSince ?? 0 }, message);
+  refusalLogs.set(ctx, { loggedAt: now, refusedSince: 0 });
 }
 
 /** The message as stored: server-assigned fields set, `from` the authenticated sender. */

@@ -364,6 +364,28 @@ export function messageStoreContract(name: string, open: (options?: OpenOptions)
         await store.commitCursor('bob', 'phone', 2);
         expect(await store.getCursor('bob', 'phone')).toBe(3);
       });
+
+      it(`${name} - deviceCount counts the user's devices with a cursor, at once after a commit, per user, across reopen`, async () => {
+        let store = await fresh();
+        expect(await store.deviceCount('bob')).toBe(0);
+        // Read right after each commit: a connect that admits a device must see the ones admitted before it.
+        await store.commitCursor('bob', 'phone', 0);
+        expect(await store.deviceCount('bob')).toBe(1);
+        await store.commitCursor('bob', 'laptop', 0);
+        await store.commitCursor('bob', 'phone', 0);
+        expect(await store.deviceCount('bob')).toBe(2);
+        await store.commitCursor('alice', 'a1', 0);
+        expect(await store.deviceCount('bob')).toBe(2);
+        expect(await store.deviceCount('alice')).toBe(1);
+        await store.deleteCursors('bob', 'laptop');
+        expect(await store.deviceCount('bob')).toBe(1);
+        await store.commitCursor('bob', 'tablet', 0);
+        store = await reopen(store);
+        expect(await store.deviceCount('bob')).toBe(2);
+        await store.deleteCursors('bob', '');
+        expect(await store.deviceCount('bob')).toBe(0);
+        expect(await store.deviceCount('alice')).toBe(1);
+      });
     });
 
     describe('concurrency and lifecycle', () => {

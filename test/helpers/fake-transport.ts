@@ -42,6 +42,17 @@ export class FakeTransport implements Transport {
     return new Promise((resolve) => this.waiters.push({ below: bytes, resolve }));
   }
 
+  /** True while the session has asked to stop reading (too much input in flight). */
+  readingPaused = false;
+
+  pauseReading(): void {
+    this.readingPaused = true;
+  }
+
+  resumeReading(): void {
+    this.readingPaused = false;
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = { code, reason };

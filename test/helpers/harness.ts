@@ -10,7 +10,7 @@ import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { expect } from 'vitest';
 import { BimipClient, type MessageEntry, type QueueEntry } from '../../src/client/index.js';
 import { BimipServer, type BimipServerOptions } from '../../src/server/bimip-server.js';
-import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
+import { SqliteMessageStore, type SqliteMessageStoreOptions } from '../../src/store/sqlite/sqlite-message-store.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef';
 
@@ -38,12 +38,16 @@ export function tempDir(prefix = 'bimip-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startHarness(overrides: Partial<BimipServerOptions> = {}, dataDir = tempDir()): Promise<Harness> {
+export async function startHarness(
+  overrides: Partial<BimipServerOptions> = {},
+  dataDir = tempDir(),
+  storeOptions: Partial<Omit<SqliteMessageStoreOptions, 'path'>> = {},
+): Promise<Harness> {
   const issuer = new TokenIssuer(TEST_SECRET);
   const clients: BimipClient[] = [];
   const authStores: Array<{ close(): Promise<void> }> = [];
   const boot = async (): Promise<{ server: BimipServer; store: SqliteMessageStore; tokens: TokenService }> => {
-    const store = await SqliteMessageStore.open({ path: join(dataDir, 'bimip.sqlite') });
+    const store = await SqliteMessageStore.open({ ...storeOptions, path: join(dataDir, 'bimip.sqlite') });
     const auth = await setUpAuth({ dataDir, jwtSecret: TEST_SECRET, jwtPublicKeyPath: undefined, jwtIssuer: undefined, jwtAudience: undefined, accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 });
     const server = await BimipServer.start({
       host: '127.0.0.1',

@@ -12,7 +12,7 @@ import { setUpAuth } from '../../src/cli/auth-setup.js';
 import { BimipClient, TokenAuthorityError } from '../../src/client/index.js';
 import { BimipServer } from '../../src/server/bimip-server.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
-import { startHarness, tempDir, type Harness } from '../helpers/harness.js';
+import { TEST_SECRET, startHarness, tempDir, type Harness } from '../helpers/harness.js';
 
 const ADMIN = 'admin-token-0123456789';
 let h: Harness | undefined;
@@ -166,6 +166,46 @@ describe('logout', () => {
     expect(await upgradeStatus(server.server.url, laptopToken)).toBe(401);
     expect(bob.isOpen).toBe(true);
     expect(await upgradeStatus(server.server.url, await server.token('a@example.com', 'laptop'))).toBe(101);
+  });
+});
+
+/** A standard JWT as other issuers mint it: whole-second `iat`, a new jti, no `iat_ms`. */
+function standardJwt(eid: string, device: string): Promise<string> {
+  return new SignJWT({ eid, device_id: device })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(TEST_SECRET));
+}
+
+describe('logout - a fresh login right after it (issue #7 item 3)', () => {
+  it('logout - a whole-second-iat token minted right after DEVICE logout is accepted; the logged-out one stays refused', async () => {
+    const server = await harness();
+    // Repeat so that some logouts fall in the same second as the new token's iat.
+    for (let round = 0; round < 5; round++) {
+      const oldToken = await standardJwt('a@example.com', 'phone');
+      const phone = await BimipClient.connect({ url: server.server.url, token: oldToken });
+      await phone.caughtUp;
+      await phone.logout();
+      expect((await phone.closed).code).toBe(1000);
+      const fresh = await standardJwt('a@example.com', 'phone');
+      expect(await upgradeStatus(server.server.url, fresh), `round ${round}: fresh token`).toBe(101);
+      expect(await upgradeStatus(server.server.url, oldToken), `round ${round}: logged-out token`).toBe(401);
+    }
+  });
+
+  it('logout - after ACCOUNT logout a fresh standard token works and the other devices\' live tokens stay refused', async () => {
+    const server = await harness();
+    const laptopToken = await standardJwt('a@example.com', 'laptop');
+    const laptop = await BimipClient.connect({ url: server.server.url, token: laptopToken });
+    await laptop.caughtUp;
+    const phone = await BimipClient.connect({ url: server.server.url, token: await standardJwt('a@example.com', 'phone') });
+    await phone.caughtUp;
+    await phone.logout(true);
+    expect((await laptop.closed).code).toBe(4001);
+    expect(await upgradeStatus(server.server.url, laptopToken)).toBe(401);
+    expect(await upgradeStatus(server.server.url, await standardJwt('a@example.com', 'laptop'))).toBe(101);
   });
 });
 

@@ -14,7 +14,7 @@ import type { ServerContext } from '../../src/server/context.js';
 import { LocalHub } from '../../src/server/hub.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { PresenceService } from '../../src/server/presence-service.js';
-import { DeviceSession } from '../../src/server/session.js';
+import { DEFAULT_SESSION_LIMITS, DeviceSession } from '../../src/server/session.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 import { FakeClock, settle } from '../helpers/fake-clock.js';
 import { FakeTransport } from '../helpers/fake-transport.js';
@@ -53,10 +53,10 @@ async function rig() {
     logger,
     clock,
     limits: DEFAULT_LIMITS,
-    delivery: { window: 512, sendBufferBytes: 1 << 20, readBatch: 256 },
+    delivery: { window: 512, sendBufferBytes: 1 << 20, readBatch: 256, slowConsumerMs: 10_000, maxBufferedBytes: 4 << 20, replayBytes: 1 << 20 },
     publishEntries: () => undefined,
   } satisfies ServerContext;
-  const limits = { ratePerSecond: 0, rateBurst: 0, badFrameLimit: 20, badFrameWindowMs: 10_000 };
+  const limits = { ...DEFAULT_SESSION_LIMITS, ratePerSecond: 0, rateBurst: 0 };
 
   const connect = async (eid: string, device: string) => {
     const transport = new FakeTransport();

@@ -15,7 +15,7 @@ import type { ServerContext } from '../../src/server/context.js';
 import { LocalHub } from '../../src/server/hub.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { PresenceService } from '../../src/server/presence-service.js';
-import { CommitAboveHeadError, DeviceSession } from '../../src/server/session.js';
+import { CommitAboveHeadError, DEFAULT_SESSION_LIMITS, DeviceSession } from '../../src/server/session.js';
 import { UserFeed } from '../../src/server/user-feed.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 import { FakeClock, settle } from '../helpers/fake-clock.js';
@@ -69,7 +69,7 @@ async function rig(delivery: Partial<ServerContext['delivery']> = {}): Promise<R
     logger,
     clock,
     limits: DEFAULT_LIMITS,
-    delivery: { window: 3, sendBufferBytes: 1000, readBatch: 256, ...delivery },
+    delivery: { window: 3, sendBufferBytes: 1000, readBatch: 256, slowConsumerMs: 10_000, maxBufferedBytes: 1 << 30, replayBytes: 1 << 20, ...delivery },
     publishEntries: (entries) => feed.add(entries.filter((entry) => entry.eid === BOB)),
   };
   const append = async (from: string, device: string, to: string, id: string, target = '', announce = true): Promise<AppendedMessage> => {
@@ -106,12 +106,7 @@ async function rig(delivery: Partial<ServerContext['delivery']> = {}): Promise<R
     async connect(device) {
       const transport = new FakeTransport();
       const principal = { eid: BOB, deviceId: device, expiresAt: clock.now() + 3_600_000, jti: `jti-${device}`, issuedAt: 0 };
-      const session = new DeviceSession(principal, transport, feed, ctx, {
-        ratePerSecond: 200,
-        rateBurst: 400,
-        badFrameLimit: 20,
-        badFrameWindowMs: 10_000,
-      });
+      const session = new DeviceSession(principal, transport, feed, ctx, DEFAULT_SESSION_LIMITS);
       feed.sessions.set(device, session);
       await session.start();
       await settle();

@@ -4,6 +4,7 @@
  * requesting device gets a RESPONSE with the request's id, or an ErrorMessage.
  */
 import { Code, ContactAction, RequestType, Route, checkContact, pb, type Contact } from '../../protocol/index.js';
+import type { ContactOutcome } from '../../core/types.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
 import { identityOf, isSpoofed } from '../sender.js';
@@ -36,6 +37,7 @@ export async function handleContact(session: DeviceSession, contact: Contact, ct
     return session.sendError(Code.NotFound, Route.Contact, 'no pending subscription request from this user', contact.id);
   }
   if (outcome.result === 'blocked') return session.sendError(Code.Forbidden, Route.Contact, 'this user does not accept requests', contact.id);
+  if (outcome.result === 'limit') return session.sendError(Code.Forbidden, Route.Contact, limitDetails(outcome), contact.id);
   session.send('contact', { id: contact.id, to: { eid: other }, action: contact.action, type: RequestType.RESPONSE, timestamp: now });
   if (outcome.result !== 'applied') return;
   ctx.publishEntries(outcome.entries);
@@ -44,4 +46,11 @@ export async function handleContact(session: DeviceSession, contact: Contact, ct
     await ctx.presence.introduce(other, session.eid);
     await ctx.presence.introduce(session.eid, other);
   }
+}
+
+/** Issue #7: which per-user limit refused the action, and what frees room. */
+function limitDetails(outcome: Extract<ContactOutcome, { result: 'limit' }>): string {
+  if (outcome.list === 'blocks') return `block list is full (${outcome.max} entries); unblock someone first`;
+  if (outcome.owner === 'actor') return `contact list is full (${outcome.max} entries); unsubscribe from someone or deny a request first`;
+  return `this user's contact list is full (${outcome.max} entries)`;
 }

@@ -4,6 +4,7 @@
  * size limit get 413 and close 1009; routes the server only sends are refused.
  */
 import { CloseCode, Code, FrameError, Route, decodeFrame, type Frame } from '../../protocol/index.js';
+import { StoreUnavailableError } from '../../core/errors.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
 import { handleMessage, sendAck } from './message.js';
@@ -54,6 +55,9 @@ export class Dispatcher {
 
   dispatch(session: DeviceSession, data: Uint8Array, isBinary: boolean): void {
     const { ctx } = this;
+    // A connection being closed is not listened to any more: frames already read in the same chunk
+    // are dropped, so an abusive client gets one close and one log line (issue #7 item 7).
+    if (!session.transport.isOpen) return;
     session.lastFrameAt = ctx.clock.now();
     if (data.length > ctx.limits.maxFrameBytes) {
       session.sendError(Code.TooLarge, 0, `frame of ${data.length} bytes is over the ${ctx.limits.maxFrameBytes}-byte limit`);
@@ -80,10 +84,10 @@ export class Dispatcher {
         : `route ${frame.route} is not accepted from clients`;
       return this.badFrame(session, new FrameError(Code.BadRequest, details, frame.route, idOf(frame)));
     }
-    this.run(session, frame, handler);
+    this.run(session, frame, handler, data.length);
   }
 
-  private run(session: DeviceSession, frame: Frame, handler: Handler): void {
+  private run(session: DeviceSession, frame: Frame, handler: Handler, bytes: number): void {
     let result: void | Promise<void>;
     try {
       result = handler(session, frame, this.ctx);
@@ -92,15 +96,21 @@ export class Dispatcher {
     }
     if (!result) return;
     this.inFlight++;
+    session.frameStarted(bytes);
     result
       .catch((err: unknown) => this.internalError(session, frame, err))
       .finally(() => {
+        session.frameFinished(bytes);
         this.inFlight--;
         if (this.inFlight === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
       });
   }
 
   private internalError(session: DeviceSession, frame: Frame, err: unknown): void {
+    if (err instanceof StoreUnavailableError) {
+      // Full disk, overload, store down: the client retries later (SPEC §10 503); not a bug to log per frame.
+      return session.sendError(Code.Unavailable, frame.route, 'storage unavailable, retry later', idOf(frame));
+    }
     session.logger.error({ err, route: frame.route }, 'handler failed');
     session.sendError(Code.Internal, frame.route, 'internal error', idOf(frame));
   }

@@ -11,14 +11,21 @@ export async function handleLogout(session: DeviceSession, logout: Logout, ctx: 
   if (logout.type !== Type.DEVICE && logout.type !== Type.ACCOUNT) {
     return session.sendError(400, Route.Logout, `type ${logout.type} is not 1 (DEVICE) or 2 (ACCOUNT)`);
   }
+  // Its own token is revoked below: the sweeper must not close it with 4001 before it gets its answer.
+  session.loggingOut = true;
   const everyDevice = logout.type === Type.ACCOUNT;
   const device = everyDevice ? '' : session.deviceId;
-  await ctx.tokens.logout(session.eid, device, { jti: session.principal.jti, expiresAt: session.principal.expiresAt });
+  const sessions = everyDevice ? [...(ctx.hub.feed(session.eid)?.sessions.values() ?? [])] : [session];
+  await ctx.tokens.logout(
+    session.eid,
+    device,
+    sessions.map(({ principal }) => ({ jti: principal.jti, expiresAt: principal.expiresAt })),
+  );
   await ctx.store.deleteCursors(session.eid, device);
   session.send('logout', { type: logout.type, status: LogoutStatus.SUCCESS, to: { eid: session.eid, connectionResourceId: device }, timestamp: ctx.clock.now() });
   session.close(1000, 'logged out');
   if (!everyDevice) return;
-  for (const other of ctx.hub.feed(session.eid)?.sessions.values() ?? []) {
+  for (const other of sessions) {
     if (other !== session) other.close(CloseCode.Unauthorized, 'logged out on every device');
   }
 }

@@ -58,11 +58,14 @@ function relayTransient(session: DeviceSession, signal: Signal, ctx: ServerConte
   let reached = 0;
   for (const device of ctx.hub.feed(to.eid!)?.sessions.values() ?? []) {
     if (targetDevice !== '' && device.deviceId !== targetDevice) continue;
-    device.sendEncoded(frame, Route.Signal);
+    device.sendTransient(frame, Route.Signal);
     reached++;
   }
   if (reached === 0 && signal.status === Status.CALLING) {
     // SPEC §6 F5/F9: a call to a user with no online device wakes their phones through the push hook.
+    // ctx.pushHook is the push gate (server/push-gate.ts): it keeps, of the devices named here (none
+    // = any), those that are known and offline, raises nothing for a user who never connected, and
+    // applies the per-sender limit.
     ctx.pushHook.notify({
       kind: 'calling',
       to: to.eid!,

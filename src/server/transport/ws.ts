@@ -9,6 +9,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { AuthError } from '../../core/errors.js';
 import type { Transport } from '../../core/transport.js';
 import type { Principal } from '../../core/types.js';
+import { parseRequestTarget, type RequestTarget } from '../request-target.js';
 
 export interface ConnectionEvents {
   onFrame(data: Uint8Array, isBinary: boolean): void;
@@ -21,6 +22,8 @@ export interface WebSocketEdgeOptions {
   hardMaxPayload: number;
   authenticate(token: string): Promise<Principal>;
   onRejected(status: number, reason: string): void;
+  /** An unexpected failure while handling an upgrade (answered 500; the node keeps serving). */
+  onError(err: unknown): void;
   onConnect(principal: Principal, transport: Transport): ConnectionEvents;
 }
 
@@ -32,7 +35,11 @@ export class WebSocketEdge {
     // perMessageDeflate off: frames are small protobufs, and compression costs CPU and memory per socket.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.hardMaxPayload, perMessageDeflate: false, clientTracking: false });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.upgrade(request, socket as Socket, head);
+      // Nothing may escape an upgrade (SPEC §7.6): a throw here would be an unhandled rejection.
+      this.upgrade(request, socket as Socket, head).catch((err: unknown) => {
+        options.onError(err);
+        if (!socket.destroyed) this.reject(socket as Socket, 500, 'Internal Server Error', 'internal error');
+      });
     });
   }
 
@@ -43,7 +50,8 @@ export class WebSocketEdge {
 
   private async upgrade(request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    const url = parseRequestTarget(request.url);
+    if (!url) return this.reject(socket, 400, 'Bad Request', 'malformed request target');
     if (url.pathname !== this.options.path) return this.reject(socket, 404, 'Not Found', 'unknown path');
     if (!this.accepting) return this.reject(socket, 503, 'Service Unavailable', 'shutting down');
     let principal: Principal;
@@ -79,10 +87,10 @@ function uncork(transport: WsTransport): void {
   transport.flush();
 }
 
-function tokenOf(request: IncomingMessage, url: URL): string {
+function tokenOf(request: IncomingMessage, url: RequestTarget): string {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
-  return url.searchParams.get('token') ?? '';
+  return url.query.get('token') ?? '';
 }
 
 class WsTransport implements Transport {
@@ -133,7 +141,28 @@ class WsTransport implements Transport {
     }
   }
 
-  close(code: number, reason: string): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  pauseReading(): void {
+    this.ws.pause();
+  }
+
+  resumeReading(): void {
+    this.ws.resume();
+  }
+
+  close(code: number, reason: string, options: { stopReading?: boolean } = {}): void {
+    if (this.ws.readyState !== WebSocket.OPEN && this.ws.readyState !== WebSocket.CONNECTING) return;
+    this.ws.close(code, reason);
+    // Issue #7 item 7: an abusive peer's remaining bytes are not parsed (no more frames, no more log
+    // lines); its close reply is not awaited either.
+    if (options.stopReading) this.ws.pause();
+    // ws waits 30 s for the peer's close frame; a peer that does not answer within the grace period
+    // (or that we no longer read) is cut, so a closing connection holds nothing for long.
+    const cut = setTimeout(() => this.ws.terminate(), options.stopReading ? ABUSIVE_CLOSE_GRACE_MS : CLOSE_GRACE_MS);
+    cut.unref();
+    this.ws.once('close', () => clearTimeout(cut));
   }
 }
+
+/** How long a peer has to answer our close frame before the TCP connection is cut. */
+const CLOSE_GRACE_MS = 5000;
+const ABUSIVE_CLOSE_GRACE_MS = 1000;

@@ -9,14 +9,26 @@
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { StoreUnavailableError } from '../../core/errors.js';
-import type { CursorWrite, WriteOp, WriteOutcome, WriterRequest, WriterResponse } from './writer-protocol.js';
+import { StoreOverloadedError, StoreUnavailableError } from '../../core/errors.js';
+import type { CursorWrite, WriteOp, WriteOutcome, WriterOptions, WriterRequest, WriterResponse } from './writer-protocol.js';
 
 export interface GroupCommitOptions {
   maxBatch: number;
   cursorFlushMs: number;
+  /**
+   * Issue #7: most writes waiting to be sent to the worker (the batch in flight not counted), and
+   * most bytes of their bodies; past either, a message write is refused at once with
+   * StoreOverloadedError (SPEC §10: 503, retry later) instead of queueing without limit. Other writes count towards
+   * the bound but are never refused by it: receipts and contact actions are small and throttled by
+   * the per-connection rate limit, and a logout's cursor delete or a retention batch must not be
+   * lost. A single body larger than `maxQueuedBytes` is accepted when nothing else waits.
+   */
+  maxQueuedWrites: number;
+  maxQueuedBytes: number;
   /** Called after each durable transaction that carried writes, with their number and its duration. */
   onCommit?: (writes: number, seconds: number) => void;
+  /** Called when commits start failing (false, with the error) and when one succeeds again (true). */
+  onWriteHealth?: (healthy: boolean, error?: string) => void;
 }
 
 interface PendingWrite {
@@ -27,6 +39,10 @@ interface PendingWrite {
 
 export class GroupCommitWriter {
   private queued: PendingWrite[] = [];
+  /** Bytes of the bodies in `queued`. */
+  private queuedBytes = 0;
+  /** Why the last transaction failed to commit; cleared by the next one that commits. */
+  private lastCommitError: string | undefined;
   private dirtyCursors = new Map<string, CursorWrite>();
   /** Cursor values in the batch in flight, still visible to readers until it lands. */
   private inFlightCursors = new Map<string, CursorWrite>();
@@ -46,8 +62,8 @@ export class GroupCommitWriter {
     worker.on('exit', (code) => this.fail(new Error(`SQLite writer exited with code ${code}`)));
   }
 
-  static async start(path: string, options: GroupCommitOptions): Promise<GroupCommitWriter> {
-    const worker = startWorker(path);
+  static async start(workerOptions: WriterOptions, options: GroupCommitOptions): Promise<GroupCommitWriter> {
+    const worker = startWorker(workerOptions);
     await new Promise<void>((resolve, reject) => {
       worker.once('online', resolve);
       worker.once('error', reject);
@@ -62,14 +78,29 @@ export class GroupCommitWriter {
     return undefined;
   }
 
+  /** The error of the last transaction if it failed to commit (disk full, I/O error), until one commits. */
+  get commitFailure(): string | undefined {
+    return this.lastCommitError;
+  }
+
   /** Queues one write; resolves with its outcome once its transaction is durable. */
   write(op: WriteOp): Promise<WriteOutcome> {
     const refused = this.unavailable;
     if (refused) return Promise.reject(refused);
+    const bytes = bodyBytes(op);
+    if (op.type === 'message' && this.overloadedBy(bytes)) {
+      return Promise.reject(new StoreOverloadedError(`message store overloaded: ${this.queued.length} writes (${this.queuedBytes} bytes) waiting`));
+    }
     return new Promise((resolve, reject) => {
       this.queued.push({ op, resolve, reject });
+      this.queuedBytes += bytes;
       this.scheduleFlush();
     });
+  }
+
+  private overloadedBy(bytes: number): boolean {
+    const { maxQueuedWrites, maxQueuedBytes } = this.options;
+    return this.queued.length >= maxQueuedWrites || (this.queuedBytes > 0 && this.queuedBytes + bytes > maxQueuedBytes);
   }
 
   /** Records a cursor commit (forward only); persisted with the next transaction. */
@@ -97,6 +128,15 @@ export class GroupCommitWriter {
     const inFlight = this.inFlightCursors.get(key)?.cursor;
     if (dirty === undefined) return inFlight;
     return inFlight === undefined ? dirty : Math.max(dirty, inFlight);
+  }
+
+  /** Devices of `eid` with a cursor commit not yet known to be on disk (issue #7: the device limit counts them). */
+  pendingDevices(eid: string): Set<string> {
+    const devices = new Set<string>();
+    for (const pending of [this.dirtyCursors, this.inFlightCursors]) {
+      for (const cursor of pending.values()) if (cursor.eid === eid) devices.add(cursor.device);
+    }
+    return devices;
   }
 
   /** Writes everything queued (writes and cursors), then stops the worker. */
@@ -129,6 +169,7 @@ export class GroupCommitWriter {
     if (this.inFlight || this.failure) return;
     if (this.queued.length === 0 && this.dirtyCursors.size === 0) return;
     const writes = this.queued.splice(0, this.options.maxBatch);
+    for (const write of writes) this.queuedBytes -= bodyBytes(write.op);
     this.inFlightCursors = this.dirtyCursors;
     this.dirtyCursors = new Map();
     clearTimeout(this.cursorTimer);
@@ -152,9 +193,15 @@ export class GroupCommitWriter {
     this.inFlight = undefined;
     this.inFlightCursors = new Map();
     if (response.type === 'failed') {
+      if (this.lastCommitError === undefined) this.options.onWriteHealth?.(false, response.error);
+      this.lastCommitError = response.error;
       const error = new StoreUnavailableError(`commit failed: ${response.error}`);
       for (const write of batch.writes) write.reject(error);
     } else {
+      if (this.lastCommitError !== undefined) {
+        this.lastCommitError = undefined;
+        this.options.onWriteHealth?.(true);
+      }
       if (batch.writes.length > 0) this.options.onCommit?.(batch.writes.length, Number(process.hrtime.bigint() - batch.startedAt) / 1e9);
       response.outcomes.forEach((outcome, index) => batch.writes[index]!.resolve(outcome));
     }
@@ -175,7 +222,12 @@ export class GroupCommitWriter {
     for (const write of this.queued) write.reject(unavailable);
     this.inFlight = undefined;
     this.queued = [];
+    this.queuedBytes = 0;
   }
+}
+
+function bodyBytes(op: WriteOp): number {
+  return 'body' in op ? op.body.byteLength : 0;
 }
 
 /**
@@ -183,9 +235,9 @@ export class GroupCommitWriter {
  * sources (the test suite), the worker still loads the build in dist/ (`npm test` builds first):
  * Node 20 worker threads cannot load .ts files.
  */
-function startWorker(path: string): Worker {
+function startWorker(workerData: WriterOptions): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   const url = new URL(fromSources ? '../../../dist/store/sqlite/writer-worker.js' : './writer-worker.js', import.meta.url);
   if (fromSources && !existsSync(url)) throw new Error(`${url.pathname} is missing: run \`npm run build\` first`);
-  return new Worker(url, { workerData: { path } });
+  return new Worker(url, { workerData });
 }

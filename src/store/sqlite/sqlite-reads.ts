@@ -36,13 +36,14 @@ export class SqliteReads {
       ),
       cursor: db.prepare('SELECT cursor FROM cursors WHERE eid = ? AND device = ?').pluck(),
       devices: db.prepare('SELECT device FROM cursors WHERE eid = ? ORDER BY device').pluck(),
+      deviceCount: db.prepare('SELECT count(*) FROM cursors WHERE eid = ?').pluck(),
       subscribersOf: db.prepare(`SELECT subscriber FROM subscriptions WHERE target = ? AND state = ${SubscriptionState.Active}`).pluck(),
       subscriptionsOf: db.prepare(`SELECT target FROM subscriptions WHERE subscriber = ? AND state = ${SubscriptionState.Active}`).pluck(),
       subscription: db.prepare('SELECT state FROM subscriptions WHERE subscriber = ? AND target = ?').pluck(),
       outgoing: db.prepare('SELECT target AS eid, state FROM subscriptions WHERE subscriber = ?'),
       incoming: db.prepare('SELECT subscriber AS eid, state FROM subscriptions WHERE target = ?'),
       blockedBy: db.prepare('SELECT blocked FROM blocks WHERE blocker = ?').pluck(),
-      allBlocks: db.prepare('SELECT blocker, blocked FROM blocks').raw(),
+      isBlocked: db.prepare('SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?').pluck(),
       hidden: db.prepare('SELECT hidden FROM user_settings WHERE eid = ?').pluck(),
       // Retention may have removed the newest messages: the sequence restarts above those too.
       maxSignalId: db
@@ -80,6 +81,11 @@ export class SqliteReads {
     return this.statements.devices.all(eid) as DeviceId[];
   }
 
+  /** Devices of the user that have a persisted cursor (one range of the primary key). */
+  deviceCount(eid: Eid): number {
+    return this.statements.deviceCount.get(eid) as number;
+  }
+
   cursor(eid: Eid, device: DeviceId): Offset | undefined {
     return this.statements.cursor.get(eid, device) as number | undefined;
   }
@@ -113,8 +119,9 @@ export class SqliteReads {
     return [...relations].map(([other, relation]) => ({ eid: other, relation })).sort((a, b) => a.eid.localeCompare(b.eid));
   }
 
-  allBlocks(): Array<[Eid, Eid]> {
-    return this.statements.allBlocks.all() as Array<[Eid, Eid]>;
+  /** One primary-key lookup. */
+  isBlocked(blocker: Eid, blocked: Eid): boolean {
+    return this.statements.isBlocked.get(blocker, blocked) !== undefined;
   }
 
   isHidden(eid: Eid): boolean {

@@ -58,6 +58,14 @@ export class WriterOps {
       isBlocked: db.prepare('SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?').pluck(),
       insertBlock: db.prepare('INSERT INTO blocks (blocker, blocked, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       deleteBlock: db.prepare('DELETE FROM blocks WHERE blocker = ? AND blocked = ?'),
+      // Issue #7 limits: each count stops at the limit, so a check costs at most `limit` index steps.
+      blocksOf: db.prepare('SELECT count(*) FROM (SELECT 1 FROM blocks WHERE blocker = ? LIMIT ?)').pluck(),
+      contactsOf: db
+        .prepare(
+          `SELECT count(*) FROM (SELECT target FROM subscriptions WHERE subscriber = $eid
+                                 UNION SELECT subscriber FROM subscriptions WHERE target = $eid LIMIT $max)`,
+        )
+        .pluck(),
       deleteUserCursors: db.prepare('DELETE FROM cursors WHERE eid = ?'),
       deleteDeviceCursor: db.prepare('DELETE FROM cursors WHERE eid = ? AND device = ?'),
       upsertHidden: db.prepare(
@@ -97,7 +105,16 @@ export class WriterOps {
         const deleted = op.device === '' ? s.deleteUserCursors.run(op.eid).changes : s.deleteDeviceCursor.run(op.eid, op.device).changes;
         return { type: 'delete-cursors', deleted };
       }
+      case 'probe':
+        return this.probe(op.bytes);
     }
+  }
+
+  /** See ProbeOp: rare (health checks while writes fail), so its statements are prepared per call. */
+  private probe(bytes: number): WriteOutcome {
+    this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('health_probe', zeroblob(?))").run(bytes);
+    this.db.prepare("DELETE FROM meta WHERE key = 'health_probe'").run();
+    return { type: 'probe' };
   }
 
   /**
@@ -188,6 +205,7 @@ export class WriterOps {
     const s = this.statements;
     const { actorEid: actor, otherEid: other, storedAt } = op;
     const outcome = (result: 'unchanged' | 'not-pending' | 'blocked'): WriteOutcome => ({ type: 'contact', result, entries: [] });
+    const full = (list: 'blocks' | 'contacts', owner: 'actor' | 'other'): WriteOutcome => ({ type: 'contact', result: 'limit', list, owner, entries: [] });
     // Which queues get the event: the actor's (other devices stay in sync) and, unless it is a
     // block or unblock (never shown to the blocked user), the other user's.
     let notifyOther = true;
@@ -195,6 +213,12 @@ export class WriterOps {
       case ContactAction.SUBSCRIBE: {
         if (s.isBlocked.get(other, actor)) return outcome('blocked');
         if (s.subscription.get(actor, other) !== undefined) return outcome('unchanged');
+        // Issue #7: a pair not yet related either way takes a contact of each; checked here, in the
+        // transaction, so two requests cannot both take the last one.
+        if (op.maxContacts > 0 && s.subscription.get(other, actor) === undefined) {
+          if (this.contactCount(actor, op.maxContacts) >= op.maxContacts) return full('contacts', 'actor');
+          if (this.contactCount(other, op.maxContacts) >= op.maxContacts) return full('contacts', 'other');
+        }
         s.upsertSubscription.run(actor, other, SubscriptionState.Pending, storedAt);
         break;
       }
@@ -215,6 +239,9 @@ export class WriterOps {
         break;
       }
       case ContactAction.BLOCK: {
+        if (op.maxBlocks > 0 && !s.isBlocked.get(actor, other) && (s.blocksOf.get(actor, op.maxBlocks) as number) >= op.maxBlocks) {
+          return full('blocks', 'actor');
+        }
         if (s.insertBlock.run(actor, other, storedAt).changes === 0) return outcome('unchanged');
         s.deleteSubscription.run(actor, other);
         s.deleteSubscription.run(other, actor);
@@ -236,5 +263,10 @@ export class WriterOps {
       entries.push({ eid: other, offset: this.append(other, EntryKind.Contact, 0, '', '', op.body, storedAt), authorDevice: '' });
     }
     return { type: 'contact', result: 'applied', entries };
+  }
+
+  /** Other users `eid` has a subscription with, either way, counted up to `max`. */
+  private contactCount(eid: string, max: number): number {
+    return this.statements.contactsOf.get({ eid, max }) as number;
   }
 }

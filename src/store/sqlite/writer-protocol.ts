@@ -31,6 +31,9 @@ export interface ContactOp {
   otherEid: string;
   body: Uint8Array;
   storedAt: number;
+  /** Issue #7 limits, checked in the transaction (0 = unlimited): users the actor may block; contacts per user. */
+  maxBlocks: number;
+  maxContacts: number;
 }
 
 export interface VisibilityOp {
@@ -55,7 +58,17 @@ export interface DeleteCursorsOp {
   device: string;
 }
 
-export type WriteOp = MessageOp | ReceiptOp | ContactOp | VisibilityOp | PruneOp | DeleteCursorsOp;
+/**
+ * Health probe (SqliteMessageStore.ping after a failed commit): writes `bytes` and deletes them in
+ * the same transaction, so it needs free pages and a durable commit like a real write, and leaves
+ * nothing behind.
+ */
+export interface ProbeOp {
+  type: 'probe';
+  bytes: number;
+}
+
+export type WriteOp = MessageOp | ReceiptOp | ContactOp | VisibilityOp | PruneOp | DeleteCursorsOp | ProbeOp;
 
 /** A queue entry the transaction wrote: which queue, which offset, which author device. */
 export interface WrittenEntry {
@@ -68,9 +81,12 @@ export type WriteOutcome =
   | { type: 'message'; duplicate: boolean; signalId: number; storedAt: number; senderOffset: number; recipientOffset: number }
   | { type: 'receipt'; result: 'stored' | 'duplicate' | 'superseded' | 'not-found' | 'forbidden'; entries: WrittenEntry[] }
   | { type: 'contact'; result: 'applied' | 'unchanged' | 'not-pending' | 'blocked'; entries: WrittenEntry[] }
+  /** Issue #7: the list of `owner` is full; nothing written. */
+  | { type: 'contact'; result: 'limit'; list: 'blocks' | 'contacts'; owner: 'actor' | 'other'; entries: WrittenEntry[] }
   | { type: 'visibility' }
   | { type: 'delete-cursors'; deleted: number }
   | { type: 'prune'; entries: number; messages: number; cursors: number }
+  | { type: 'probe' }
   /** The op failed and its savepoint was rolled back; the rest of the transaction still commits. */
   | { type: 'failed'; error: string };
 
@@ -92,4 +108,6 @@ export type WriterResponse =
 
 export interface WriterOptions {
   path: string;
+  /** SQLite `max_page_count` of the write connection, from SqliteMessageStoreOptions.maxDatabaseBytes. */
+  maxDatabaseBytes?: number;
 }

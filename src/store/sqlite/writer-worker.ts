@@ -12,6 +12,12 @@ const options = workerData as WriterOptions;
 const db = new Database(options.path);
 configureConnection(db, 'writer');
 migrate(db);
+if (options.maxDatabaseBytes !== undefined) {
+  // Per connection, not stored: only this writer's transactions are capped. SQLite never lowers it
+  // below the file's current size.
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxDatabaseBytes / pageSize))}`);
+}
 
 const ops = new WriterOps(db);
 const upsertCursor = db.prepare(

@@ -1,0 +1,107 @@
+/**
+ * Issue #7 item 11 (part): the group-commit queue is bounded. Past the bound a send is refused at
+ * once (Ack 503, retry later) instead of queueing without limit; nothing refused is stored, and
+ * everything accepted is.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TokenIssuer } from '../../src/auth/token-issuer.js';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
+import { BimipClient } from '../../src/client/index.js';
+import { StoreOverloadedError } from '../../src/core/errors.js';
+import type { NewMessage } from '../../src/core/types.js';
+import { pb } from '../../src/protocol/index.js';
+import { BimipServer } from '../../src/server/bimip-server.js';
+import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
+import { openTestAuth, tempDir, TEST_SECRET } from '../helpers/harness.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function openStore(options: { maxQueuedWrites?: number; maxQueuedBytes?: number }): Promise<SqliteMessageStore> {
+  const dataDir = tempDir();
+  const store = await SqliteMessageStore.open({ path: join(dataDir, 'bimip.sqlite'), ...options });
+  cleanups.push(async () => {
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return store;
+}
+
+function message(id: string, payloadBytes = 10): NewMessage {
+  return {
+    senderEid: 'a@example.com',
+    senderDevice: 'phone',
+    clientId: id,
+    recipientEid: 'b@example.com',
+    recipientDevice: '',
+    encodeBody: () => pb.Message.encode({ id, payload: new Uint8Array(payloadBytes) }).finish(),
+  };
+}
+
+/** Ids of the messages in b's queue. */
+async function storedIds(store: SqliteMessageStore): Promise<string[]> {
+  return (await store.readEntries('b@example.com', 0, 100_000)).map((entry) => pb.Message.decode(entry.body).id);
+}
+
+describe('store overload', () => {
+  it('overload - appends past maxQueuedWrites are refused at once; exactly the accepted ones are stored; accepting resumes once drained', async () => {
+    const store = await openStore({ maxQueuedWrites: 8 });
+    // Issued in one turn: the writer cannot drain any of them before the last is queued.
+    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => store.appendMessage(message(`m-${i}`))));
+    const accepted = results.flatMap((result, i) => (result.status === 'fulfilled' ? [`m-${i}`] : []));
+    const refusals = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    expect(accepted).toHaveLength(8);
+    expect(refusals).toHaveLength(192);
+    for (const reason of refusals) expect(reason).toBeInstanceOf(StoreOverloadedError);
+    expect(await storedIds(store)).toEqual(accepted);
+    // Drained: a send is accepted again.
+    await store.appendMessage(message('later'));
+    expect(await storedIds(store)).toEqual([...accepted, 'later']);
+  });
+
+  it('overload - the bytes of queued bodies are bounded too; one body larger than the bound still goes through alone', async () => {
+    const store = await openStore({ maxQueuedBytes: 64 * 1024 });
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.appendMessage(message(`m-${i}`, 10 * 1024))));
+    const accepted = results.flatMap((result, i) => (result.status === 'fulfilled' ? [`m-${i}`] : []));
+    expect(accepted.length).toBeGreaterThanOrEqual(5);
+    expect(accepted.length).toBeLessThanOrEqual(6);
+    for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(StoreOverloadedError);
+    expect(await storedIds(store)).toEqual(accepted);
+    await store.appendMessage(message('huge', 100 * 1024));
+    expect((await storedIds(store)).at(-1)).toBe('huge');
+  });
+
+  it('overload - over the socket: refused sends get Ack 503 "overloaded, retry later", every Ack 200 is stored, one log line per burst', async () => {
+    const dataDir = tempDir();
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const store = await SqliteMessageStore.open({ path: join(dataDir, 'bimip.sqlite'), maxQueuedWrites: 2 });
+    const auth = await openTestAuth(dataDir);
+    const logLines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
+    const server = await BimipServer.start({ host: '127.0.0.1', port: 0, store, contacts: store, bus: new MemoryBus(), tokens: auth.tokens, logger, session: { ratePerSecond: 0 } });
+    cleanups.push(async () => {
+      await server.stop();
+      await auth.store.close();
+    });
+    const issuer = new TokenIssuer(TEST_SECRET);
+    const a = await BimipClient.connect({ url: server.url, token: await issuer.issueAccessToken({ eid: 'a@example.com', deviceId: 'phone' }) });
+    cleanups.push(() => void a.close());
+
+    const acks = await Promise.all(Array.from({ length: 300 }, (_, i) => a.send({ to: 'b@example.com', id: `s-${i}`, payload: `message ${i}` })));
+    const ok = acks.flatMap((ack, i) => (ack.code === 200 ? [`s-${i}`] : []));
+    const refused = acks.filter((ack) => ack.code !== 200);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(ok.length).toBeGreaterThan(0);
+    for (const ack of refused) expect(ack).toMatchObject({ code: 503, details: expect.stringMatching(/overloaded.*retry later/) });
+    expect((await storedIds(store)).sort()).toEqual(ok.sort());
+    expect((await store.queueInfo('b@example.com')).head).toBe(ok.length);
+    const refusalLines = logLines.filter((line) => line.includes('refused with 503'));
+    expect(refusalLines.length).toBeGreaterThanOrEqual(1);
+    expect(refusalLines.length).toBeLessThanOrEqual(3);
+  });
+});

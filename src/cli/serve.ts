@@ -7,6 +7,7 @@ import { systemClock } from '../core/clock.js';
 import { WebhookPushHook } from '../push/index.js';
 import { RetentionService } from '../retention/retention-service.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
+import { MemoryPresenceStore } from '../presence/memory/memory-presence-store.js';
 import { BimipServer } from '../server/bimip-server.js';
 import { ServerMetrics } from '../server/metrics.js';
 import { SqliteMessageStore } from '../store/sqlite/sqlite-message-store.js';
@@ -49,7 +50,8 @@ export async function serve(config: Config): Promise<BimipServer> {
     port: config.port,
     store,
     contacts: store,
-    bus: new MemoryBus(),
+    bus: MemoryBus.standalone(),
+    presence: new MemoryPresenceStore(),
     tokens: auth.tokens,
     adminToken: config.adminToken,
     pushHook,

@@ -16,6 +16,10 @@ export interface PushNotice {
 
 /** Where push notices go; the webhook engine delivers them, the default drops them. */
 export interface PushHook {
+  /**
+   * Takes one notice. Called on the send path (SPEC §6 F5, F9), so it returns at once and never
+   * throws: an implementation queues the notice and does its I/O (disk, network) off the event loop.
+   */
   notify(notice: PushNotice): void;
 }
 

@@ -50,7 +50,10 @@ export interface WebhookPushHookOptions {
   concurrency?: number;
   /** How long `close` lets in-flight POSTs finish before aborting them; default 2000. */
   closeTimeoutMs?: number;
-  /** Notices waiting in memory for their outbox write; past it notices are dropped; default 10000. */
+  /**
+   * Notices waiting in memory for their outbox write (besides the batch being written); past it
+   * notices are dropped; default 10000.
+   */
   maxQueuedNotices?: number;
 }
 
@@ -145,7 +148,10 @@ export class WebhookPushHook implements PushHook {
         this.safeLog('error', {}, 'push notice could not be stored (hook closed); dropped');
         return;
       }
-      if (this.queued.length >= this.maxQueuedNotices) return this.dropForOverload();
+      if (this.queued.length >= this.maxQueuedNotices) {
+        this.dropForOverload();
+        return;
+      }
       this.queued.push(JSON.stringify(toNoticeBody(notice)));
       this.scheduleFlush();
     } catch (error) {
@@ -159,8 +165,9 @@ export class WebhookPushHook implements PushHook {
   }
 
   /**
-   * Stops scheduling, gives in-flight POSTs up to `closeTimeoutMs` to finish, aborts the rest
-   * (their rows stay for the next open) and closes the outbox. Idempotent.
+   * Refuses new notices, writes those already queued, stops scheduling, gives in-flight POSTs up
+   * to `closeTimeoutMs` to finish, aborts the rest (their rows stay for the next open) and closes
+   * the outbox. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= this.shutDown();
@@ -210,7 +217,7 @@ export class WebhookPushHook implements PushHook {
         this.metrics.notices.inc(ids.length);
         this.metrics.batchSize.observe(ids.length);
         this.metrics.outboxDepth.set(this.depth);
-        this.log.debug({ first: ids[0], count: ids.length }, 'push notices enqueued');
+        this.safeLog('debug', { first: ids[0], count: ids.length }, 'push notices enqueued');
         this.schedulePump();
       } catch (error) {
         this.metrics.drop('store_error', bodies.length);
@@ -218,7 +225,7 @@ export class WebhookPushHook implements PushHook {
       }
     }
     if (this.overloadDrops > 0) {
-      this.log.info({ dropped: this.overloadDrops }, 'push notice queue caught up after an overload');
+      this.safeLog('info', { dropped: this.overloadDrops }, 'push notice queue caught up after an overload');
       this.overloadDrops = 0;
     }
   }
@@ -344,11 +351,11 @@ export class WebhookPushHook implements PushHook {
     this.metrics.outboxDepth.set(this.depth);
   }
 
-  private safeLog(level: 'error' | 'warn', fields: object, msg: string): void {
+  private safeLog(level: 'error' | 'warn' | 'info' | 'debug', fields: object, msg: string): void {
     try {
       this.log[level](fields, msg);
     } catch {
-      // notify() must not throw, not even because of a broken logger.
+      // notify() must not throw, nor the write loop reject, not even because of a broken logger.
     }
   }
 }

@@ -15,7 +15,6 @@ import { AuthError } from '../core/errors.js';
 import { MAX_ACCESS_TTL_SECONDS, MAX_REFRESH_TTL_SECONDS, TokenError, type TokenPair } from '../auth/token-service.js';
 import { pb } from '../protocol/index.js';
 import type { ServerContext } from './context.js';
-import { closeRevoked } from './handlers/token-authority.js';
 import { storeMessage } from './store-message.js';
 
 /** The sender the admin API uses when a request names no `from`. */
@@ -182,7 +181,7 @@ async function revokeToken(ctx: ServerContext, body: Json): Promise<[number, Jso
   if (!target) throw new HttpError(400, 'token or jti is required');
   try {
     const { jtis } = await ctx.tokens.revoke(target);
-    return [200, { revoked: jtis, closed_connections: closeRevoked(ctx, jtis) }];
+    return [200, { revoked: jtis, closed_connections: ctx.router.revoked(jtis) }];
   } catch (err) {
     return tokenFailure(err);
   }

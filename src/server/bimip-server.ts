@@ -5,11 +5,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import type { Authenticator } from '../core/authenticator.js';
 import { RevocationAwareAuthenticator } from '../auth/revocation-aware-authenticator.js';
 import type { TokenService } from '../auth/token-service.js';
-import type { Bus, BusNotice } from '../core/bus.js';
+import type { Bus } from '../core/bus.js';
 import { DisconnectError } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -20,6 +19,7 @@ import { CloseCode, DEFAULT_LIMITS, type ProtocolLimits } from '../protocol/inde
 import type { DeliverySettings, ServerContext } from './context.js';
 import { Dispatcher } from './handlers/dispatcher.js';
 import { LocalHub } from './hub.js';
+import { Router } from './router.js';
 import { createHttpHandler } from './http.js';
 import { createAdminApi } from './admin-api.js';
 import { ServerMetrics } from './metrics.js';
@@ -28,7 +28,6 @@ import { WebSocketEdge, type ConnectionEvents } from './transport/ws.js';
 import { PresenceService } from './presence-service.js';
 import { OfflinePushNotifier } from './offline-push.js';
 import { PushGate, type PushLimit } from './push-gate.js';
-import { MemoryPresenceStore } from '../presence/memory/memory-presence-store.js';
 import type { ContactStore } from '../core/contact-store.js';
 import type { PresenceStore } from '../core/presence-store.js';
 import { noPushHook, type PushHook } from '../core/push-hook.js';
@@ -41,8 +40,8 @@ export interface BimipServerOptions {
   store: MessageStore;
   /** Contacts, blocks and visibility (the SQLite store implements both ports). */
   contacts: ContactStore;
-  /** Who is online and awareness state (default: in memory). */
-  presence?: PresenceStore;
+  /** Who is online and awareness state (MemoryPresenceStore in the embedded default). */
+  presence: PresenceStore;
   /** Where push notices go (default: dropped; issue #4 adds the webhook). */
   pushHook?: PushHook;
   /**
@@ -52,7 +51,10 @@ export interface BimipServerOptions {
   pushLimit?: Partial<PushLimit>;
   /** OFFLINE is announced this long after a user's last device leaves (default 5 s). */
   offlineGraceMs?: number;
+  /** Node-to-node messages; its `nodeId` is this node's id (MemoryBus.standalone() when alone). */
   bus: Bus;
+  /** Re-read the heads of this node's users this often (0 = never: with one node no notice can be lost). */
+  headRefreshMs?: number;
   /** Token lifecycle: issue, refresh, revoke, logout (routes 5 and 11, the revocation checks). */
   tokens: TokenService;
   /** Upgrade-time token check (default: the TokenService's, revocations included). */
@@ -71,7 +73,6 @@ export interface BimipServerOptions {
   sweepIntervalMs?: number;
   /** Entries per user kept in memory for live pushes (default 256; older ones are read from the store). */
   recentEntries?: number;
-  nodeId?: string;
 }
 
 export class BimipServer {
@@ -88,17 +89,20 @@ export class BimipServer {
   private readonly sessionLimits: SessionLimits;
   private readonly idleTimeoutMs: number;
   private readonly sweeper: { cancel(): void };
-  private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly router: Router;
+  private readonly headRefresher: { cancel(): void } | undefined;
+  private refreshingHeads = false;
   private draining = false;
   private stopped: Promise<void> | undefined;
 
   private constructor(private readonly options: BimipServerOptions) {
-    this.nodeId = options.nodeId ?? randomUUID();
+    this.nodeId = options.bus.nodeId;
     this.metrics = options.metrics ?? new ServerMetrics();
     this.hub = new LocalHub(options.recentEntries ?? 256);
+    this.router = new Router(this.hub, options.bus, this.metrics, options.logger);
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const clock = options.clock ?? systemClock;
-    const presenceStore = options.presence ?? new MemoryPresenceStore();
+    const presenceStore = options.presence;
     // Every notice, entry or CALLING, passes the gate: known offline devices only, per-sender limit.
     const pushGate = options.pushHook
       ? new PushGate({ store: options.store, presence: presenceStore, pushHook: options.pushHook, clock, logger: options.logger, metrics: this.metrics }, options.pushLimit)
@@ -107,7 +111,7 @@ export class BimipServer {
     this.presence = new PresenceService({
       presence: presenceStore,
       contacts: options.contacts,
-      hub: this.hub,
+      router: this.router,
       clock,
       logger: options.logger,
       offlineGraceMs: options.offlineGraceMs,
@@ -116,7 +120,7 @@ export class BimipServer {
       store: options.store,
       contacts: options.contacts,
       presence: this.presence,
-      hub: this.hub,
+      router: this.router,
       pushHook: pushGate ?? noPushHook,
       tokens: options.tokens,
       metrics: this.metrics,
@@ -154,12 +158,13 @@ export class BimipServer {
       onError: onError('websocket upgrade'),
     });
     this.sweeper = clock.setInterval(() => this.sweep(), options.sweepIntervalMs ?? 1000);
+    const headRefreshMs = options.headRefreshMs ?? 0;
+    this.headRefresher = headRefreshMs > 0 ? clock.setInterval(() => void this.refreshHeads(), headRefreshMs) : undefined;
   }
 
   /** Starts listening; resolves once the port is bound. */
   static async start(options: BimipServerOptions): Promise<BimipServer> {
     const server = new BimipServer(options);
-    server.unsubscribe = await options.bus.subscribe((notice) => server.onNotice(notice));
     await new Promise<void>((resolve, reject) => {
       server.http.once('error', reject);
       server.http.listen(options.port ?? 4040, options.host ?? '127.0.0.1', () => {
@@ -192,11 +197,11 @@ export class BimipServer {
     this.draining = true;
     this.edge.stopAccepting();
     this.sweeper.cancel();
+    this.headRefresher?.cancel();
     this.presence.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     await this.dispatcher.whenIdle();
     for (const session of this.hub.sessions()) session.close(CloseCode.GoingAway, 'server shutting down');
-    await this.unsubscribe?.();
     await this.options.store.close();
     this.http.closeAllConnections();
     await closed;
@@ -205,19 +210,16 @@ export class BimipServer {
   private connect(principal: Principal, transport: Transport): ConnectionEvents {
     const feed = this.hub.feedFor(principal.eid);
     const session = new DeviceSession(principal, transport, feed, this.ctx, this.sessionLimits);
-    const replaced = this.hub.register(session);
-    replaced?.close(CloseCode.Replaced, 'replaced by a newer connection of this device');
     this.metrics.connections.inc();
     // Root logger with fields: a child logger per idle connection would cost memory (W4).
     this.options.logger.info({ conn: session.connectionId, eid: session.eid, device: session.deviceId }, 'connected');
-    void this.options.bus
-      .publish({ kind: 'device-claim', eid: session.eid, device: session.deviceId, nodeId: this.nodeId, connectionId: session.connectionId })
-      .catch(() => undefined);
 
     // Frames that arrive while the session loads its cursor wait, in order.
     let early: Array<[Uint8Array, boolean]> | undefined = [];
-    session
-      .start()
+    // The user's topic is subscribed before the session reads its queue, so no notice falls between.
+    this.router
+      .attach(session)
+      .then(() => session.start())
       .then(() => {
         const waiting = early ?? [];
         early = undefined;
@@ -247,7 +249,7 @@ export class BimipServer {
       },
       onClose: (code) => {
         // A replaced connection leaves presence alone: the device is still online on the new one.
-        if (this.hub.unregister(session)) {
+        if (this.router.detach(session)) {
           void this.presence.disconnected(session.eid, session.deviceId).catch((err: unknown) => this.options.logger.warn({ err }, 'presence update failed'));
         }
         this.metrics.connections.dec();
@@ -263,18 +265,25 @@ export class BimipServer {
 
   private publishEntries(entries: readonly QueueEntry[]): void {
     if (this.offlinePush) void this.offlinePush.entriesStored(entries);
-    for (const entry of entries) {
-      this.hub.feed(entry.eid)?.add([entry]);
-      void this.options.bus.publish({ kind: 'entries', eid: entry.eid, head: entry.offset }).catch(() => undefined);
-    }
+    this.router.entriesStored(entries);
   }
 
-  private onNotice(notice: BusNotice): void {
-    if (notice.kind === 'entries') {
-      this.hub.feed(notice.eid)?.noteHead(notice.head);
-    } else if (notice.nodeId !== this.nodeId) {
-      // Another node accepted a newer connection of this device (SPEC §2: one per device).
-      this.hub.session(notice.eid, notice.device)?.close(CloseCode.Replaced, 'replaced by a newer connection of this device');
+  /**
+   * A notice lost on the bus must cost a read, not a stall (issue #8): the heads of the users served
+   * here are re-read from the store now and then, one user at a time.
+   */
+  private async refreshHeads(): Promise<void> {
+    if (this.refreshingHeads) return;
+    this.refreshingHeads = true;
+    try {
+      for (const eid of this.router.localUsers()) {
+        if (this.draining) return;
+        this.router.noteHead(eid, (await this.options.store.queueInfo(eid)).head);
+      }
+    } catch (err) {
+      this.options.logger.warn({ err }, 'head re-read failed');
+    } finally {
+      this.refreshingHeads = false;
     }
   }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { MessageStore } from '../core/message-store.js';
 import type { QueueEntry } from '../core/types.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
-import type { LocalHub } from './hub.js';
+import type { Router } from './router.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PresenceService } from './presence-service.js';
 
@@ -30,7 +30,8 @@ export interface ServerContext {
   store: MessageStore;
   contacts: ContactStore;
   presence: PresenceService;
-  hub: LocalHub;
+  /** The only way to reach other users' and devices' connections, on this node and others. */
+  router: Router;
   pushHook: PushHook;
   tokens: TokenService;
   metrics: ServerMetrics;
@@ -38,6 +39,6 @@ export interface ServerContext {
   clock: Clock;
   limits: ProtocolLimits;
   delivery: DeliverySettings;
-  /** Hands freshly stored entries to local sessions and announces them to other nodes. */
+  /** Hands freshly stored entries to delivery (the router) and to the offline push check. */
   publishEntries(entries: readonly QueueEntry[]): void;
 }

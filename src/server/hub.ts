@@ -47,6 +47,11 @@ export class LocalHub {
     return true;
   }
 
+  /** Users with at least one session here. */
+  users(): Eid[] {
+    return [...this.feeds.keys()];
+  }
+
   session(eid: Eid, device: DeviceId): DeviceSession | undefined {
     return this.feeds.get(eid)?.sessions.get(device);
   }

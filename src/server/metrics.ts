@@ -15,6 +15,12 @@ export class ServerMetrics {
   readonly acks = new Counter({ name: 'bimip_acks_total', help: 'Acks sent, by code', labelNames: ['code'] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: 'bimip_errors_total', help: 'ErrorMessage frames sent, by code', labelNames: ['code'] as const, registers: [this.registry] });
   readonly closes = new Counter({ name: 'bimip_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly busFailures = new Counter({
+    name: 'bimip_bus_failures_total',
+    help: 'Bus operations that failed (publish, subscribe, unsubscribe); sessions catch up from the store',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
   readonly framesDropped = new Counter({
     name: 'bimip_frames_dropped_total',
     help: 'Transient frames (signals, awareness) not sent, by reason',

@@ -11,14 +11,15 @@ import type { AwarenessState, PresenceStore } from '../core/presence-store.js';
 import { ProtocolError } from '../core/errors.js';
 import type { DeviceId, Eid } from '../core/types.js';
 import { AwarenessStatus, Code, LocationSharing, RequestType, Route, encodeFrame, type Awareness, type AwarenessInit } from '../protocol/index.js';
-import type { LocalHub } from './hub.js';
+import type { Router } from './router.js';
 import type { DeviceSession } from './session.js';
 import { identityOf } from './sender.js';
 
 export interface PresenceServiceOptions {
   presence: PresenceStore;
   contacts: ContactStore;
-  hub: LocalHub;
+  /** How awareness reaches other users' and the user's own devices, on every node. */
+  router: Router;
   clock: Clock;
   logger: Logger;
   /** How long after the last device leaves the user turns OFFLINE (default 5 s). */
@@ -100,7 +101,7 @@ export class PresenceService {
 
   /** Visibility switch: durable, echoed to the user's devices, announced to subscribers. */
   async setHidden(session: DeviceSession, id: string, hidden: boolean): Promise<void> {
-    const { contacts, presence, hub, clock } = this.deps;
+    const { contacts, presence, router, clock } = this.deps;
     const wasHidden = await this.isHidden(session.eid);
     await contacts.setHidden(session.eid, hidden);
     await presence.setHidden(session.eid, hidden);
@@ -110,7 +111,7 @@ export class PresenceService {
       type: hidden ? 2 : 1,
       timestamp: clock.now(),
     });
-    for (const device of hub.feed(session.eid)?.sessions.values() ?? []) device.sendEncoded(echo, Route.AwarenessVisibility);
+    router.toUser(session.eid, echo, Route.AwarenessVisibility);
     if (wasHidden === hidden) return;
     // Hiding: subscribers see one OFFLINE without last_seen, then nothing. Showing: the current state.
     const update = hidden ? hiddenView(session.eid, clock.now()) : await this.view(session.eid);
@@ -121,7 +122,12 @@ export class PresenceService {
   async introduce(subscriber: Eid, target: Eid): Promise<void> {
     if (await this.isHidden(target)) return;
     const frame = encodeFrame('awareness', await this.view(target));
-    for (const device of this.deps.hub.feed(subscriber)?.sessions.values() ?? []) device.sendTransient(frame, Route.Awareness);
+    this.deps.router.toUser(subscriber, frame, Route.Awareness, { transient: true });
+  }
+
+  /** The user's devices online on any node (SPEC §6 F5: a CALLING to nobody wakes phones by push). */
+  onlineDevices(eid: Eid): Promise<DeviceId[]> {
+    return this.deps.presence.onlineDevices(eid);
   }
 
   /** Stops timers (server shutdown). */
@@ -196,15 +202,13 @@ export class PresenceService {
   private async change(eid: Eid, state: AwarenessState, exceptDevice: DeviceId | undefined): Promise<void> {
     await this.deps.presence.setState(eid, state);
     const frame = encodeFrame('awareness', awarenessOf(eid, state));
-    for (const device of this.deps.hub.feed(eid)?.sessions.values() ?? []) {
-      if (device.deviceId !== exceptDevice) device.sendTransient(frame, Route.Awareness);
-    }
+    this.deps.router.toUser(eid, frame, Route.Awareness, { exceptDevice, transient: true });
     if (!(await this.isHidden(eid))) await this.sendToSubscribers(eid, frame);
   }
 
   private async sendToSubscribers(eid: Eid, frame: Uint8Array): Promise<void> {
     for (const subscriber of await this.deps.contacts.subscribersOf(eid)) {
-      for (const device of this.deps.hub.feed(subscriber)?.sessions.values() ?? []) device.sendTransient(frame, Route.Awareness);
+      this.deps.router.toUser(subscriber, frame, Route.Awareness, { transient: true });
     }
   }
 

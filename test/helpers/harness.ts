@@ -7,6 +7,7 @@ import type { TokenService } from '../../src/auth/token-service.js';
 import { setUpAuth, type AuthSetup } from '../../src/cli/auth-setup.js';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
+import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
 import { expect } from 'vitest';
 import { BimipClient, type MessageEntry, type QueueEntry } from '../../src/client/index.js';
 import { BimipServer, type BimipServerOptions } from '../../src/server/bimip-server.js';
@@ -54,7 +55,8 @@ export async function startHarness(
       port: 0,
       store,
       contacts: store,
-      bus: new MemoryBus(),
+      bus: MemoryBus.standalone(),
+      presence: new MemoryPresenceStore(),
       tokens: auth.tokens,
       logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
       ...overrides,

@@ -26,7 +26,12 @@ afterEach(async () => {
 
 async function start(overrides: Partial<BimipServerOptions> = {}): Promise<{ h: Harness; hook: WebhookPushHook; receiver: WebhookReceiver }> {
   receiver = await WebhookReceiver.start();
-  hook = await WebhookPushHook.open({ url: receiver.url, secret: 'gate-secret', outboxPath: join(tempDir(), 'push-outbox.sqlite'), logger: pino({ level: 'silent' }) });
+  hook = await WebhookPushHook.open({
+    url: receiver.url,
+    secret: 'gate-secret',
+    outboxPath: join(tempDir(), 'push-outbox.sqlite'),
+    logger: pino({ level: 'silent' }),
+  });
   h = await startHarness({ pushHook: hook, ...overrides });
   return { h, hook, receiver };
 }
@@ -65,16 +70,22 @@ describe('push gate (issue #7)', () => {
 
     for (let i = 0; i < 40; i++) a.sendSignal(`ghost-${i}@example.com`, CALLING, `ghost-call-${i}`);
     a.sendSignal('bob@example.com', CALLING, 'real-call');
-    await waitFor(() => receiver.posts.some((post) => post.body['message_id'] === 'real-call'), 'the POST for the known callee');
+    await waitFor(() => receiver.posts.some((post) => post.body.message_id === 'real-call'), 'the POST for the known callee');
     // Before the fix, 40 ghost POSTs went out first (oldest first).
-    expect(receiver.posts.map((post) => post.body['message_id'])).toEqual(['real-call']);
+    expect(receiver.posts.map((post) => post.body.message_id)).toEqual(['real-call']);
 
     // Every CALLING has been decided (40 refused, 1 raised): nothing else can reach the outbox.
     await waitForGated(h, 'no_known_device', 40);
     expect(await accepted(hook)).toBe(1);
     expect(await gated(h, 'no_known_device')).toBe(40);
     expect(receiver.posts).toHaveLength(1);
-    expect(receiver.posts[0]!.body).toMatchObject({ kind: 'calling', to: 'bob@example.com', from: 'a@example.com', message_id: 'real-call', offline_devices: ['phone'] });
+    expect(receiver.posts[0]!.body).toMatchObject({
+      kind: 'calling',
+      to: 'bob@example.com',
+      from: 'a@example.com',
+      message_id: 'real-call',
+      offline_devices: ['phone'],
+    });
   });
 
   it('push gate - CALLING to a named device goes out only if that device is known', async () => {
@@ -87,7 +98,7 @@ describe('push gate (issue #7)', () => {
     a.sendSignal({ eid: 'bob@example.com', connectionResourceId: 'tablet' }, CALLING, 'to-tablet');
     a.sendSignal('bob@example.com', CALLING, 'to-any');
     await waitFor(() => receiver.posts.length >= 2, 'two POSTs');
-    const byId = Object.fromEntries(receiver.posts.map((post) => [post.body['message_id'], post.body['offline_devices']]));
+    const byId = Object.fromEntries(receiver.posts.map((post) => [post.body.message_id, post.body.offline_devices]));
     expect(byId['to-tablet']).toEqual(['tablet']);
     expect([...(byId['to-any'] as string[])].sort()).toEqual(['phone', 'tablet']);
     // The call to the unknown device was decided before the last one (same sender, same order).
@@ -107,10 +118,10 @@ describe('push gate (issue #7)', () => {
     const c = await h.online('c@example.com', 'web');
     c.sendSignal('bob@example.com', CALLING, 'other-sender');
 
-    await waitFor(() => receiver.posts.length >= 6 && receiver.posts.some((post) => post.body['from'] === 'c@example.com'), 'the POSTs');
-    const fromA = receiver.posts.filter((post) => post.body['from'] === 'a@example.com').map((post) => post.body['message_id']);
+    await waitFor(() => receiver.posts.length >= 6 && receiver.posts.some((post) => post.body.from === 'c@example.com'), 'the POSTs');
+    const fromA = receiver.posts.filter((post) => post.body.from === 'a@example.com').map((post) => post.body.message_id);
     expect(fromA).toEqual(['flood-0', 'flood-1', 'flood-2', 'flood-3', 'flood-4']);
-    expect(receiver.posts.filter((post) => post.body['from'] === 'c@example.com').map((post) => post.body['message_id'])).toEqual(['other-sender']);
+    expect(receiver.posts.filter((post) => post.body.from === 'c@example.com').map((post) => post.body.message_id)).toEqual(['other-sender']);
     // 25 CALLINGs and the message's notice refused; six notices raised in all, so no later POST.
     await waitForGated(h, 'rate_limited', 26);
     expect(await gated(h, 'rate_limited')).toBe(26);

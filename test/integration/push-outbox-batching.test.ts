@@ -115,7 +115,7 @@ describe('push outbox batching (issue #7)', () => {
     expect(outboxRows(outboxPath)).toBe(4000);
     expect(hook.pending).toBe(4000);
     await waitFor(() => receiver.posts.length === 4, 'the first POSTs');
-    expect(receiver.posts.map((post) => post.body['message_id'])).toEqual(['first-0', 'first-1', 'first-2', 'first-3']);
+    expect(receiver.posts.map((post) => post.body.message_id)).toEqual(['first-0', 'first-1', 'first-2', 'first-3']);
   });
 
   it('push outbox - past maxQueuedNotices notices are dropped, counted, and warned about once; the queue then recovers', async () => {
@@ -131,8 +131,8 @@ describe('push outbox batching (issue #7)', () => {
     await waitForCounter(hook, 'notices', 101);
     await waitFor(() => receiver.posts.length === 101, 'the 101 accepted notices');
     expect(await counter(hook, 'notices')).toBe(101);
-    expect(receiver.posts.map((post) => post.body['message_id'])).toContain('after');
-    expect(receiver.posts.map((post) => post.body['message_id'])).not.toContain('m-100');
+    expect(receiver.posts.map((post) => post.body.message_id)).toContain('after');
+    expect(receiver.posts.map((post) => post.body.message_id)).not.toContain('m-100');
   });
 
   it('push outbox - a file written by the previous (main-thread) outbox is read as is: its pending row is delivered with its id', async () => {
@@ -150,7 +150,17 @@ describe('push outbox batching (issue #7)', () => {
       CREATE INDEX outbox_due ON outbox (next_attempt_at, id);
     `);
     db.pragma('user_version = 1');
-    const body = JSON.stringify({ to: 'bob', offline_devices: ['phone'], from: 'alice', signal_id: '7', message_id: 'old', type: 1, status: 1, timestamp: 1, kind: 'entry' });
+    const body = JSON.stringify({
+      to: 'bob',
+      offline_devices: ['phone'],
+      from: 'alice',
+      signal_id: '7',
+      message_id: 'old',
+      type: 1,
+      status: 1,
+      timestamp: 1,
+      kind: 'entry',
+    });
     db.prepare('INSERT INTO outbox (id, body, enqueued_at, attempts, next_attempt_at, last_status) VALUES (41, ?, 1, 2, 1, 503)').run(body);
     db.close();
 

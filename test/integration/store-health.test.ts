@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
+import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
 import { BimipClient } from '../../src/client/index.js';
 import { BimipServer } from '../../src/server/bimip-server.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
@@ -40,7 +41,7 @@ describe('store write health', () => {
     const healthChanges: boolean[] = [];
     const store = await SqliteMessageStore.open({ path, maxDatabaseBytes: 1.5 * 1024 * 1024, onWriteHealth: (healthy) => healthChanges.push(healthy) });
     const auth = await openTestAuth(dataDir);
-    const server = await BimipServer.start({ host: '127.0.0.1', port: 0, store, contacts: store, bus: new MemoryBus(), tokens: auth.tokens, logger: pino({ level: 'silent' }) });
+    const server = await BimipServer.start({ host: '127.0.0.1', port: 0, store, contacts: store, bus: MemoryBus.standalone(), presence: new MemoryPresenceStore(), tokens: auth.tokens, logger: pino({ level: 'silent' }) });
     cleanups.push(async () => {
       await server.stop();
       await auth.store.close();

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
+import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
 import { BimipClient } from '../../src/client/index.js';
 import { StoreOverloadedError } from '../../src/core/errors.js';
 import type { NewMessage } from '../../src/core/types.js';
@@ -83,7 +84,7 @@ describe('store overload', () => {
     const auth = await openTestAuth(dataDir);
     const logLines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
-    const server = await BimipServer.start({ host: '127.0.0.1', port: 0, store, contacts: store, bus: new MemoryBus(), tokens: auth.tokens, logger, session: { ratePerSecond: 0 } });
+    const server = await BimipServer.start({ host: '127.0.0.1', port: 0, store, contacts: store, bus: MemoryBus.standalone(), presence: new MemoryPresenceStore(), tokens: auth.tokens, logger, session: { ratePerSecond: 0 } });
     cleanups.push(async () => {
       await server.stop();
       await auth.store.close();

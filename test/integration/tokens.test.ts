@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
+import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
 import { setUpAuth } from '../../src/cli/auth-setup.js';
 import { BimipClient, TokenAuthorityError } from '../../src/client/index.js';
 import { BimipServer } from '../../src/server/bimip-server.js';
@@ -217,7 +218,7 @@ describe('external issuer', () => {
     writeFileSync(publicPath, publicKey.export({ type: 'spki', format: 'pem' }));
     const auth = await setUpAuth({ dataDir: dir, jwtSecret: undefined, jwtPublicKeyPath: publicPath, jwtIssuer: undefined, jwtAudience: undefined, accessTtlSeconds: 3600, refreshTtlSeconds: 3600 });
     const store = await SqliteMessageStore.open({ path: join(dir, 'bimip.sqlite') });
-    const server = await BimipServer.start({ port: 0, store, contacts: store, bus: new MemoryBus(), tokens: auth.tokens, logger: pino({ level: 'silent' }) });
+    const server = await BimipServer.start({ port: 0, store, contacts: store, bus: MemoryBus.standalone(), presence: new MemoryPresenceStore(), tokens: auth.tokens, logger: pino({ level: 'silent' }) });
     try {
       const key = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'EdDSA');
       const token = await new SignJWT({ eid: 'a@example.com', device_id: 'phone' }).setProtectedHeader({ alg: 'EdDSA' }).setJti(randomUUID()).setIssuedAt().setExpirationTime('1h').sign(key);

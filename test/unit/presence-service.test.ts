@@ -12,6 +12,8 @@ import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-s
 import { DEFAULT_LIMITS, pb, type Awareness } from '../../src/protocol/index.js';
 import type { ServerContext } from '../../src/server/context.js';
 import { LocalHub } from '../../src/server/hub.js';
+import { Router } from '../../src/server/router.js';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { PresenceService } from '../../src/server/presence-service.js';
 import { DEFAULT_SESSION_LIMITS, DeviceSession } from '../../src/server/session.js';
@@ -39,17 +41,19 @@ async function rig() {
   });
   const hub = new LocalHub(16);
   const logger = pino({ level: 'silent' });
+  const metrics = new ServerMetrics({ defaultMetrics: false });
+  const router = new Router(hub, MemoryBus.standalone(), metrics, logger);
   const auth = await openTestAuth(dir);
   cleanups.push(() => auth.store.close());
-  const service = new PresenceService({ presence: new MemoryPresenceStore(), contacts: store, hub, clock, logger, offlineGraceMs: GRACE });
+  const service = new PresenceService({ presence: new MemoryPresenceStore(), contacts: store, router, clock, logger, offlineGraceMs: GRACE });
   const ctx = {
     store,
     contacts: store,
     presence: service,
-    hub,
+    router,
     pushHook: { notify: () => undefined },
     tokens: auth.tokens,
-    metrics: new ServerMetrics({ defaultMetrics: false }),
+    metrics,
     logger,
     clock,
     limits: DEFAULT_LIMITS,
@@ -61,12 +65,12 @@ async function rig() {
   const connect = async (eid: string, device: string) => {
     const transport = new FakeTransport();
     const session = new DeviceSession({ eid, deviceId: device, expiresAt: Number.MAX_SAFE_INTEGER, jti: device, issuedAt: 0 }, transport, hub.feedFor(eid), ctx, limits);
-    hub.register(session);
+    await router.attach(session);
     await service.connected(session);
     return { session, transport };
   };
   const disconnect = async (session: DeviceSession) => {
-    hub.unregister(session);
+    router.detach(session);
     await service.disconnected(session.eid, session.deviceId);
   };
   /** a subscribes to b and b approves: both see each other. */

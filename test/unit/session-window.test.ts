@@ -13,6 +13,8 @@ import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-s
 import { DEFAULT_LIMITS, Route, SyncType, pb, type Message } from '../../src/protocol/index.js';
 import type { ServerContext } from '../../src/server/context.js';
 import { LocalHub } from '../../src/server/hub.js';
+import { Router } from '../../src/server/router.js';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { PresenceService } from '../../src/server/presence-service.js';
 import { CommitAboveHeadError, DEFAULT_SESSION_LIMITS, DeviceSession } from '../../src/server/session.js';
@@ -58,11 +60,12 @@ async function rig(delivery: Partial<ServerContext['delivery']> = {}): Promise<R
   // The feed above is driven directly; hub, presence and push hook are real but unused by these tests.
   const logger = pino({ level: 'silent' });
   const hub = new LocalHub(16);
+  const router = new Router(hub, MemoryBus.standalone(), new ServerMetrics({ defaultMetrics: false }), logger);
   const ctx: ServerContext = {
     store,
     contacts: store,
-    presence: new PresenceService({ presence: new MemoryPresenceStore(), contacts: store, hub, clock, logger }),
-    hub,
+    presence: new PresenceService({ presence: new MemoryPresenceStore(), contacts: store, router, clock, logger }),
+    router,
     pushHook: noPushHook,
     tokens: auth.tokens,
     metrics: new ServerMetrics({ defaultMetrics: false }),

@@ -15,17 +15,15 @@ export async function handleLogout(session: DeviceSession, logout: Logout, ctx: 
   session.loggingOut = true;
   const everyDevice = logout.type === Type.ACCOUNT;
   const device = everyDevice ? '' : session.deviceId;
-  const sessions = everyDevice ? [...(ctx.hub.feed(session.eid)?.sessions.values() ?? [])] : [session];
+  const principals = everyDevice ? ctx.router.localPrincipals(session.eid) : [session.principal];
   await ctx.tokens.logout(
     session.eid,
     device,
-    sessions.map(({ principal }) => ({ jti: principal.jti, expiresAt: principal.expiresAt })),
+    principals.map(({ jti, expiresAt }) => ({ jti, expiresAt })),
   );
   await ctx.store.deleteCursors(session.eid, device);
   session.send('logout', { type: logout.type, status: LogoutStatus.SUCCESS, to: { eid: session.eid, connectionResourceId: device }, timestamp: ctx.clock.now() });
   session.close(1000, 'logged out');
   if (!everyDevice) return;
-  for (const other of sessions) {
-    if (other !== session) other.close(CloseCode.Unauthorized, 'logged out on every device');
-  }
+  ctx.router.closeDevices(session.eid, '', CloseCode.Unauthorized, 'logged out on every device', session.connectionId);
 }

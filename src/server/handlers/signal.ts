@@ -16,7 +16,7 @@ export async function handleSignal(session: DeviceSession, signal: Signal, ctx: 
   const to = signal.to!;
   if (await ctx.contacts.isBlocked(to.eid!, session.eid)) return; // SPEC §6 F7: dropped
   if (signal.status <= Status.PLAYED) return storeReceipt(session, signal, ctx);
-  relayTransient(session, signal, ctx);
+  await relayTransient(session, signal, ctx);
 }
 
 async function storeReceipt(session: DeviceSession, signal: Signal, ctx: ServerContext): Promise<void> {
@@ -50,18 +50,16 @@ async function storeReceipt(session: DeviceSession, signal: Signal, ctx: ServerC
   }
 }
 
-function relayTransient(session: DeviceSession, signal: Signal, ctx: ServerContext): void {
+async function relayTransient(session: DeviceSession, signal: Signal, ctx: ServerContext): Promise<void> {
   const to = signal.to!;
   const targetDevice = to.connectionResourceId ?? '';
   const timestamp = signal.timestamp || ctx.clock.now();
   const frame = encodeFrame('signal', { id: signal.id, from: identityOf(session.sender), to: { eid: to.eid, connectionResourceId: targetDevice }, status: signal.status, timestamp });
-  let reached = 0;
-  for (const device of ctx.hub.feed(to.eid!)?.sessions.values() ?? []) {
-    if (targetDevice !== '' && device.deviceId !== targetDevice) continue;
-    device.sendTransient(frame, Route.Signal);
-    reached++;
-  }
-  if (reached === 0 && signal.status === Status.CALLING) {
+  ctx.router.toUser(to.eid!, frame, Route.Signal, { device: targetDevice, transient: true });
+  if (signal.status !== Status.CALLING) return;
+  const online = await ctx.presence.onlineDevices(to.eid!);
+  const reached = online.some((device) => targetDevice === '' || device === targetDevice);
+  if (!reached) {
     // SPEC §6 F5/F9: a call to a user with no online device wakes their phones through the push hook.
     // ctx.pushHook is the push gate (server/push-gate.ts): it keeps, of the devices named here (none
     // = any), those that are known and offline, raises nothing for a user who never connected, and

@@ -5,7 +5,7 @@
  * (RESPONSE) or 3 (ERROR, `details` says why).
  */
 import { AuthError } from '../../core/errors.js';
-import { CloseCode, Route, TokenAuthorityType as Type, TokenTask as Task, type TokenAuthority } from '../../protocol/index.js';
+import { Route, TokenAuthorityType as Type, TokenTask as Task, type TokenAuthority } from '../../protocol/index.js';
 import { TokenError } from '../../auth/token-service.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
@@ -36,22 +36,9 @@ export async function handleTokenAuthority(session: DeviceSession, request: Toke
     }
     const { jtis } = await tokens.revoke(request.token, session.eid);
     answer(Task.RESPONSE, { details: `revoked ${jtis.length}` });
-    closeRevoked(ctx, jtis);
+    ctx.router.revoked(jtis);
   } catch (err) {
     if (err instanceof TokenError || err instanceof AuthError) return answer(Task.ERROR, { details: err.message });
     throw err;
   }
-}
-
-/** Closes, with 4001, every local connection whose token is among `jtis` (SPEC §2: within 1 s). */
-export function closeRevoked(ctx: ServerContext, jtis: readonly string[]): number {
-  if (jtis.length === 0) return 0;
-  const revoked = new Set(jtis);
-  let closed = 0;
-  for (const session of ctx.hub.sessions()) {
-    if (!revoked.has(session.principal.jti)) continue;
-    session.close(CloseCode.Unauthorized, 'token revoked');
-    closed++;
-  }
-  return closed;
 }

@@ -205,8 +205,8 @@ function renderDoc(machine, names, results, profiles) {
     L.push(`## ${s.title}`, '');
     const load = r.runs.find((x) => x.result)?.result.load;
     if (load) L.push(`Load generator: ${load}.`, '');
-    L.push('Medians: ' + Object.entries(s.medians).map(([k, label]) => `${label} **${num(r.medians[k])}**`).join(', ') + '.');
-    if (Object.keys(s.sums).length) L.push('Totals over all runs: ' + Object.entries(s.sums).map(([k, label]) => `${label} ${r.sums[k]}`).join(', ') + '.');
+    L.push(`Medians: ${Object.entries(s.medians).map(([k, label]) => `${label} **${num(r.medians[k])}**`).join(', ')}.`);
+    if (Object.keys(s.sums).length) L.push(`Totals over all runs: ${Object.entries(s.sums).map(([k, label]) => `${label} ${r.sums[k]}`).join(', ')}.`);
     L.push('');
     for (const run of r.runs) {
       if (run.error) L.push(`- run ${run.index}: **failed** — \`${run.error.split('\n')[0]}\``);

@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { BimipClient } from '../dist/client/index.js';
 import { fileLimits, rssKiB, scrapeMetrics, sleep, startServer, ROOT } from './lib/server.mjs';
-import { median, token, waitFor } from './lib/util.mjs';
+import { median, token, } from './lib/util.mjs';
 import { summarizeLog } from './w1-throughput.mjs';
 
 export const W4 = { connections: 5_000, concurrency: 100, perWorkerMax: 2_500, warmup: 50 };
@@ -42,7 +42,13 @@ function startWorker() {
       const i = inbox.findIndex((m) => m.type === type);
       if (i >= 0) return resolve(inbox.splice(i, 1)[0]);
       const timer = setTimeout(() => reject(new Error(`idle worker: no '${type}' within ${timeoutMs} ms`)), timeoutMs);
-      waiters.push({ type, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+      waiters.push({
+        type,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
     });
   return {
     child,

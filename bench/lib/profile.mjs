@@ -59,7 +59,7 @@ export function summarizeProfile(path, top = 15) {
 export function formatProfile(summary) {
   const lines = [
     `${summary.file}: ${summary.busyMs.toFixed(0)} ms busy of ${summary.totalMs.toFixed(0)} ms sampled`,
-    '  by area: ' + summary.areas.map((a) => `${a.name} ${a.pctOfBusy.toFixed(1)}%`).join(', '),
+    `  by area: ${summary.areas.map((a) => `${a.name} ${a.pctOfBusy.toFixed(1)}%`).join(', ')}`,
     '  top self time:',
     ...summary.topFunctions.map((f) => `    ${f.pctOfBusy.toFixed(1).padStart(5)}%  ${f.ms.toFixed(0).padStart(6)} ms  ${f.name}`),
   ];

@@ -5,7 +5,7 @@
  * ids are per frame kind: an app may reuse a message id as a signal id, and an error about the
  * signal must not fail the message's send.
  */
-import { ConnectionClosedError } from './errors.js';
+import type { ConnectionClosedError } from './errors.js';
 
 interface Waiter {
   resolve(value: unknown): void;

@@ -57,7 +57,10 @@ export function createAdminApi(ctx: ServerContext, options: AdminApiOptions) {
       const [status, result] = await route.handle(body);
       json(response, status, result);
     } catch (err) {
-      if (err instanceof HttpError) return json(response, err.status, { error: err.message }), true;
+      if (err instanceof HttpError) {
+        json(response, err.status, { error: err.message });
+        return true;
+      }
       ctx.logger.error({ err, path }, 'admin API request failed');
       json(response, 500, { error: 'internal error' });
     }

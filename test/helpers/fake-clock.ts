@@ -43,7 +43,11 @@ export class FakeClock implements Clock {
   private schedule(callback: () => void, ms: number, every: number | undefined): { cancel(): void } {
     const timer: Timer = { at: this.current + Math.max(0, ms), every, callback, cancelled: false };
     this.timers.push(timer);
-    return { cancel: () => void (timer.cancelled = true) };
+    return {
+      cancel: () => {
+        timer.cancelled = true;
+      },
+    };
   }
 }
 

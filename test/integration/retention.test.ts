@@ -33,7 +33,7 @@ async function online(eid: string, device: string) {
 }
 
 /** Closes the client and waits until the server has no session of `eid` left (its feed and cache are gone). */
-async function offline(client: { close(): Promise<unknown> | void }, eid: string) {
+async function offline(client: { close(): Promise<unknown> | undefined }, eid: string) {
   await client.close();
   await waitFor(() => h.server.hub.feed(eid) === undefined, `${eid} to have no session`);
 }

@@ -203,7 +203,7 @@ export class GroupCommitWriter {
         this.options.onWriteHealth?.(true);
       }
       if (batch.writes.length > 0) this.options.onCommit?.(batch.writes.length, Number(process.hrtime.bigint() - batch.startedAt) / 1e9);
-      response.outcomes.forEach((outcome, index) => batch.writes[index]!.resolve(outcome));
+      for (const [index, outcome] of response.outcomes.entries()) batch.writes[index]!.resolve(outcome);
     }
     if (this.queued.length > 0) this.flush();
     else if (this.dirtyCursors.size > 0) {

@@ -14,6 +14,12 @@ import type { ContactOutcome, ContactRelation, Eid, NewContactAction } from './t
  * related either way when either already has `max` contacts (other users with a subscription
  * either way, pending or active), resolves `{ result: 'limit' }` and writes nothing. Actions that
  * add no new blocked user or contact (a repeat, APPROVE, DENY, UNSUBSCRIBE, UNBLOCK) are never refused.
+ *
+ * Cluster contract (SPEC §11, engines shared by several nodes): an action and its checks (pending
+ * state, blocks, limits) are atomic across instances — two instances never both take the last
+ * slot, nor both apply the same SUBSCRIBE. Every read (`isBlocked`, `isSubscribed`, `listContacts`,
+ * `isHidden`, …) reflects every action any instance applied as soon as that action resolved: no
+ * cache is kept that another instance's write could leave stale.
  */
 export interface ContactStore {
   /** Applies a state-changing action and appends its events to the queues, atomically and durably. */

@@ -16,6 +16,25 @@ import type { AppendedMessage, DeviceId, Eid, NewMessage, NewReceipt, Offset, Qu
  *   commits, never an acked message); `close()` persists everything pending.
  * - Only retention (`pruneOlderThan`) removes entries, and only a prefix of a queue: offsets stay
  *   contiguous from `first` to `head`, and `head` never goes back, even when a queue is emptied.
+ *
+ * Cluster contract (SPEC §11), for engines several nodes share (PostgreSQL; the contract suite runs
+ * it with two instances over the same data). Embedded engines (SQLite) serve one instance per file.
+ * - Ordering: offsets stay gap-free per user whichever instance appends; offset N + 1 of a user is
+ *   never visible (nor committed) before N. Calls on one instance resolve in call order per user;
+ *   calls on different instances are ordered by their commits.
+ * - Atomicity: a message's entries in both queues, and its idempotency key, commit together; the
+ *   same (sender, id) raced on two instances is stored once and both answer its signalId and
+ *   sender offset. A receipt is stored once per (message, status) cluster-wide.
+ * - Visibility: every read (`readEntries`, `queueInfo`, `getCursor`, `knownDevices`,
+ *   `deviceCount`) sees what any instance committed before the read began; nothing is cached
+ *   across instances. The epoch and the signalId sequence are the same whichever instance is asked.
+ * - Cursors may wait in the instance that received the commit (at most ~100 ms, or until
+ *   `flushCursor`); another instance reads the last durable value until then.
+ * - An engine may check blocks inside the append transaction (PostgreSQL does): `appendMessage`
+ *   then rejects with ProtocolError 403 when the recipient blocks the sender, never storing it.
+ * - While the database is unreachable, writes and reads reject with StoreUnavailableError (503);
+ *   the engine recovers by itself when it answers again. An append whose commit outcome is unknown
+ *   rejects too; a resend is answered as a duplicate if it did commit.
  */
 export interface MessageStore {
   appendMessage(message: NewMessage): Promise<AppendedMessage>;
@@ -33,6 +52,13 @@ export interface MessageStore {
   commitCursor(eid: Eid, device: DeviceId, offset: Offset): Promise<void>;
   /** Logout: forgets the cursor of `device`, or of every device of the user when `device` is ''. Durable when it resolves. */
   deleteCursors(eid: Eid, device: DeviceId): Promise<void>;
+  /**
+   * Cluster mode (SPEC §11, optional: engines that keep cursor commits pending implement it).
+   * Resolves once every cursor commit this instance received for (eid, device) is durable, so
+   * another instance reads it: a device's old node calls it before the device's new session on
+   * another node reads the cursor. Rejects with StoreUnavailableError if the commit failed.
+   */
+  flushCursor?(eid: Eid, device: DeviceId): Promise<void>;
   /** The user's devices that have a cursor (connected before and not forgotten). */
   knownDevices(eid: Eid): Promise<DeviceId[]>;
   /**

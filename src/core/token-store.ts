@@ -32,6 +32,11 @@ export interface RevokedBefore {
  * Durable token state (SPEC §6 F8, issue #4): refresh tokens (hashed), the access tokens this server
  * issued (so a jti can be revoked with its family), and revocations, each kept until the token it
  * concerns has expired.
+ *
+ * Cluster contract (SPEC §11, engines shared by several nodes): every call sees what any instance
+ * committed before it; `spendRefreshToken` succeeds for exactly one caller cluster-wide; every
+ * write is durable when it resolves. Other nodes learn revocations through a RevocationFeed
+ * (src/core/revocation-feed.ts) when the engine offers one.
  */
 export interface TokenStore {
   saveIssued(refresh: RefreshTokenRecord, access: AccessTokenRecord): Promise<void>;

@@ -114,6 +114,7 @@ export class BimipServer {
       router: this.router,
       clock,
       logger: options.logger,
+      nodeId: options.bus.nodeId,
       offlineGraceMs: options.offlineGraceMs,
     });
     this.ctx = {

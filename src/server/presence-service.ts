@@ -2,12 +2,18 @@
  * Awareness (SPEC §6 F6): ONLINE when a user's first device connects, OFFLINE with last_seen once
  * the last one has been gone for the grace period, device-set states with ttl, visibility, the
  * snapshot Body on connect, queries. Changes go to the user's subscribers and the user's own other
- * devices. Timers run on the injected clock, so tests control time.
+ * devices, on every node (through the router).
+ *
+ * Nothing here lives only in this process (SPEC §11: a node holds no state another node needs after
+ * it dies): devices are registered in the PresenceStore under this node's id, kept alive by a
+ * heartbeat; the offline grace and ttl reverts are due items in the store, claimed by whichever
+ * node's poll loop comes first; a janitor on every node reaps the devices of nodes whose heartbeat
+ * expired and announces their users OFFLINE. Timers run on the injected clock, so tests control time.
  */
 import type { Clock } from '../core/clock.js';
 import type { ContactStore } from '../core/contact-store.js';
 import type { Logger } from '../core/logger.js';
-import type { AwarenessState, PresenceStore } from '../core/presence-store.js';
+import type { AwarenessState, DueItem, PresenceStore } from '../core/presence-store.js';
 import { ProtocolError } from '../core/errors.js';
 import type { DeviceId, Eid } from '../core/types.js';
 import { AwarenessStatus, Code, LocationSharing, RequestType, Route, encodeFrame, type Awareness, type AwarenessInit } from '../protocol/index.js';
@@ -22,48 +28,84 @@ export interface PresenceServiceOptions {
   router: Router;
   clock: Clock;
   logger: Logger;
-  /** How long after the last device leaves the user turns OFFLINE (default 5 s). */
+  /** This node's id (the bus's): this node's devices are registered under it (default 'local', as MemoryBus.standalone()). */
+  nodeId?: string;
+  /**
+   * How long after the last device leaves the user turns OFFLINE (default 4.75 s: with the poll
+   * below, OFFLINE is announced within SPEC §6 F6's 5 s).
+   */
   offlineGraceMs?: number;
+  /** How often due items (offline grace, ttl revert) are claimed (default a tenth of the grace, 10–250 ms). */
+  pollIntervalMs?: number;
+  /** Heartbeat period (default 3 s). */
+  heartbeatMs?: number;
+  /** How long a heartbeat keeps this node's devices online (default 9 s). */
+  nodeTtlMs?: number;
+  /**
+   * How often dead nodes are reaped (default 2 s). A node that dies is OFFLINE for others within
+   * nodeTtlMs + janitorMs (default 11 s; SPEC §11 asks 15 s).
+   */
+  janitorMs?: number;
 }
 
-type Timer = { cancel(): void };
+/** Due items claimed per store call, and calls per poll tick (bounds one tick's work). */
+const CLAIM_BATCH = 100;
+const MAX_CLAIMS_PER_TICK = 20;
 
 export class PresenceService {
-  private readonly offlineTimers = new Map<Eid, Timer>();
-  private readonly expiryTimers = new Map<Eid, Timer>();
   private readonly graceMs: number;
+  private readonly nodeTtlMs: number;
+  private readonly nodeId: string;
+  /** This node's devices, registered again when the store lost them (`nodeAlive` → revived). */
+  private readonly localDevices = new Map<Eid, Set<DeviceId>>();
+  private readonly timers: Array<{ cancel(): void }>;
+  /** The first heartbeat: devices are registered only after it (a node without one has none online). */
+  private readonly started: Promise<void>;
+  private polling = false;
+  private reaping = false;
+  private stopped = false;
 
   constructor(private readonly deps: PresenceServiceOptions) {
-    this.graceMs = deps.offlineGraceMs ?? 5000;
+    this.graceMs = deps.offlineGraceMs ?? 4750;
+    this.nodeTtlMs = deps.nodeTtlMs ?? 9000;
+    this.nodeId = deps.nodeId ?? 'local';
+    const pollMs = deps.pollIntervalMs ?? Math.max(10, Math.min(250, Math.floor(this.graceMs / 10)));
+    this.started = this.heartbeat();
+    this.timers = [
+      deps.clock.setInterval(() => this.pollTick(), pollMs),
+      deps.clock.setInterval(() => void this.heartbeat(), deps.heartbeatMs ?? 3000),
+      deps.clock.setInterval(() => this.janitorTick(), deps.janitorMs ?? 2000),
+    ];
   }
 
   /** A device connected: maybe announce ONLINE, then send it the snapshot Body. */
   async connected(session: DeviceSession): Promise<void> {
-    const { presence, clock } = this.deps;
-    const { first } = await presence.deviceOnline(session.eid, session.deviceId);
-    const pendingOffline = this.offlineTimers.get(session.eid);
-    if (pendingOffline) {
-      // Back within the grace period: the user never went OFFLINE, so there is nothing to announce.
-      pendingOffline.cancel();
-      this.offlineTimers.delete(session.eid);
-    } else if (first) {
-      const current = await presence.getState(session.eid);
-      const keepsDeviceStatus = current && current.status !== AwarenessStatus.OFFLINE && !this.expired(current);
-      if (!keepsDeviceStatus) {
-        const now = clock.now();
-        await this.change(session.eid, onlineState(now, current), undefined);
-      }
+    await this.started;
+    let devices = this.localDevices.get(session.eid);
+    if (!devices) {
+      devices = new Set();
+      this.localDevices.set(session.eid, devices);
     }
-    await this.sendSnapshot(session);
+    devices.add(session.deviceId);
+    try {
+      await this.cameOnline(session.eid, session.deviceId);
+      await this.sendSnapshot(session);
+    } catch (err) {
+      // Presence is not worth the connection (SPEC §11: Redis down degrades, never refuses); the
+      // device is registered again by the heartbeat once the store has lost this node's devices.
+      this.deps.logger.warn({ err, eid: session.eid, device: session.deviceId }, 'presence: connect handling failed');
+    }
   }
 
   /** A device left (its connection closed and no newer one replaced it). */
   async disconnected(eid: Eid, device: DeviceId): Promise<void> {
-    const { last } = await this.deps.presence.deviceOffline(eid, device);
+    const devices = this.localDevices.get(eid);
+    devices?.delete(device);
+    if (devices?.size === 0) this.localDevices.delete(eid);
+    const { last } = await this.deps.presence.deviceOffline(eid, device, this.nodeId);
     if (!last) return;
-    const leftAt = this.deps.clock.now();
-    this.offlineTimers.get(eid)?.cancel();
-    this.offlineTimers.set(eid, this.deps.clock.setTimeout(() => void this.goOffline(eid, leftAt), this.graceMs));
+    // Whichever node's poll claims it announces OFFLINE, unless a device is back by then.
+    await this.deps.presence.scheduleOffline(eid, this.deps.clock.now() + this.graceMs);
   }
 
   /** A device sets ONLINE/AWAY/BUSY/DND, optionally for `ttl` seconds. */
@@ -85,8 +127,9 @@ export class PresenceService {
       details: awareness.details,
       updatedAt: now,
     };
-    this.scheduleExpiry(session.eid, expiresAt);
     await this.change(session.eid, state, session.deviceId);
+    // After the state is stored: a revert claimed before it would find an older state and do nothing.
+    if (expiresAt !== 0) await this.deps.presence.scheduleRevert(session.eid, expiresAt);
   }
 
   /** Answers a query about `target`; only for users the asker is subscribed to (SPEC §6 F6). */
@@ -130,11 +173,10 @@ export class PresenceService {
     return this.deps.presence.onlineDevices(eid);
   }
 
-  /** Stops timers (server shutdown). */
+  /** Stops the poll loop, heartbeat and janitor (server shutdown); due items stay for other nodes. */
   stop(): void {
-    for (const timer of [...this.offlineTimers.values(), ...this.expiryTimers.values()]) timer.cancel();
-    this.offlineTimers.clear();
-    this.expiryTimers.clear();
+    this.stopped = true;
+    for (const timer of this.timers) timer.cancel();
   }
 
   /** What others may see of `eid` now. */
@@ -156,35 +198,97 @@ export class PresenceService {
     session.send('body', { route: Route.Awareness, awarenessList, timestamp: this.deps.clock.now() });
   }
 
-  private async goOffline(eid: Eid, leftAt: number): Promise<void> {
-    this.offlineTimers.delete(eid);
+  /** Registers a device of this node; announces ONLINE if it is the user's first and no OFFLINE was pending. */
+  private async cameOnline(eid: Eid, device: DeviceId): Promise<void> {
+    const { presence, clock } = this.deps;
+    const { first } = await presence.deviceOnline(eid, device, this.nodeId);
+    // Back within the grace period: the user never went OFFLINE, so there is nothing to announce.
+    if (await presence.cancelOffline(eid)) return;
+    if (!first) return;
+    const current = await presence.getState(eid);
+    const keepsDeviceStatus = current && current.status !== AwarenessStatus.OFFLINE && !this.expired(current);
+    if (!keepsDeviceStatus) await this.change(eid, onlineState(clock.now(), current), undefined);
+  }
+
+  /** OFFLINE with `lastSeen`, unless a device of the user is online on any node (checked atomically with the write). */
+  private async goOffline(eid: Eid, lastSeen: number): Promise<void> {
+    const state = { ...offlineState(lastSeen), updatedAt: this.deps.clock.now() };
+    if (await this.deps.presence.setStateIfOffline(eid, state)) await this.announce(eid, state, undefined);
+  }
+
+  /** A ttl ran out: revert, unless the state was replaced since (it then has another expiresAt). */
+  private async revert(eid: Eid, expiresAt: number): Promise<void> {
+    const state = await this.deps.presence.getState(eid);
+    if (state && state.expiresAt === expiresAt) await this.change(eid, await this.revertedState(eid, state), undefined);
+  }
+
+  /** Poll loop: claims due items; one claim at a time on this node, other nodes claim others. */
+  private pollTick(): void {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    const now = this.deps.clock.now();
+    void this.processDue(now).finally(() => (this.polling = false));
+  }
+
+  private async processDue(now: number): Promise<void> {
     try {
-      if ((await this.deps.presence.onlineDevices(eid)).length > 0) return;
-      this.expiryTimers.get(eid)?.cancel();
-      this.expiryTimers.delete(eid);
-      await this.change(eid, { ...offlineState(leftAt), updatedAt: this.deps.clock.now() }, undefined);
+      for (let round = 0; round < MAX_CLAIMS_PER_TICK; round++) {
+        const items = await this.deps.presence.claimDue(now, CLAIM_BATCH);
+        await Promise.all(items.map((item) => this.handleDue(item)));
+        if (items.length < CLAIM_BATCH) return;
+      }
     } catch (err) {
-      this.deps.logger.warn({ err }, 'presence: going offline failed');
+      this.deps.logger.warn({ err }, 'presence: claiming due items failed');
     }
   }
 
-  private scheduleExpiry(eid: Eid, expiresAt: number): void {
-    this.expiryTimers.get(eid)?.cancel();
-    this.expiryTimers.delete(eid);
-    if (expiresAt === 0) return;
-    const delay = Math.max(0, expiresAt - this.deps.clock.now());
-    this.expiryTimers.set(
-      eid,
-      this.deps.clock.setTimeout(() => {
-        this.expiryTimers.delete(eid);
-        void this.deps.presence
-          .getState(eid)
-          .then(async (state) => {
-            if (state && state.expiresAt === expiresAt) await this.change(eid, await this.revertedState(eid, state), undefined);
-          })
-          .catch((err: unknown) => this.deps.logger.warn({ err }, 'presence: ttl expiry failed'));
-      }, delay),
-    );
+  private async handleDue(item: DueItem): Promise<void> {
+    try {
+      // The grace was scheduled at leftAt + grace: last_seen is when the last device left.
+      if (item.kind === 'offline') await this.goOffline(item.eid, item.dueAt - this.graceMs);
+      else await this.revert(item.eid, item.dueAt);
+    } catch (err) {
+      this.deps.logger.warn({ err, eid: item.eid, kind: item.kind }, 'presence: due item failed');
+    }
+  }
+
+  /** Keeps this node's devices online; when the store had lost them (reaped, Redis restarted), registers them again. */
+  private async heartbeat(): Promise<void> {
+    try {
+      const { revived } = await this.deps.presence.nodeAlive(this.nodeId, this.nodeTtlMs);
+      if (!revived || this.localDevices.size === 0) return;
+      this.deps.logger.info({ users: this.localDevices.size }, 'presence: node heartbeat had lapsed; registering its devices again');
+      for (const [eid, devices] of [...this.localDevices]) {
+        for (const device of [...devices]) await this.cameOnline(eid, device);
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'presence: heartbeat failed');
+    }
+  }
+
+  private janitorTick(): void {
+    if (this.reaping || this.stopped) return;
+    this.reaping = true;
+    const now = this.deps.clock.now();
+    void this.reapDeadNodes(now).finally(() => (this.reaping = false));
+  }
+
+  /** SPEC §11: the users of a dead node go OFFLINE (last_seen = its last heartbeat) unless online elsewhere. */
+  private async reapDeadNodes(now: number): Promise<void> {
+    // Beat first: after a long pause of this process, its own lapsed heartbeat is renewed before it
+    // could judge itself dead.
+    await this.heartbeat();
+    try {
+      const { removed, offline } = await this.deps.presence.reapDeadNodes(now);
+      if (removed.length > 0) this.deps.logger.info({ devices: removed.length, users: offline.length }, 'presence: reaped the devices of dead nodes');
+      for (const { eid, lastSeen } of offline) {
+        await this.deps.presence.cancelOffline(eid);
+        if ((await this.deps.presence.getState(eid))?.status === AwarenessStatus.OFFLINE) continue;
+        await this.goOffline(eid, lastSeen);
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'presence: reaping dead nodes failed');
+    }
   }
 
   /** A device-set state whose ttl ran out reverts to ONLINE or OFFLINE (SPEC §6 F6). */
@@ -201,6 +305,10 @@ export class PresenceService {
   /** Stores the new state and tells the user's other devices and (unless hidden) subscribers. */
   private async change(eid: Eid, state: AwarenessState, exceptDevice: DeviceId | undefined): Promise<void> {
     await this.deps.presence.setState(eid, state);
+    await this.announce(eid, state, exceptDevice);
+  }
+
+  private async announce(eid: Eid, state: AwarenessState, exceptDevice: DeviceId | undefined): Promise<void> {
     const frame = encodeFrame('awareness', awarenessOf(eid, state));
     this.deps.router.toUser(eid, frame, Route.Awareness, { exceptDevice, transient: true });
     if (!(await this.isHidden(eid))) await this.sendToSubscribers(eid, frame);

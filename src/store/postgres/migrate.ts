@@ -7,7 +7,7 @@
  * its lock goes with its connection).
  */
 import { DatabaseError, escapeIdentifier, type Pool, type PoolClient } from 'pg';
-import { toStoreError } from './pg-errors.js';
+import { withClient } from './pg-client.js';
 
 /** Advisory lock namespace (first key) of schema migrations; the second key is the schema's hash. */
 const MIGRATION_LOCK_CLASS = 0x42494d50; // "BIMP"
@@ -23,39 +23,32 @@ export interface MigrateOptions {
  * have applied more: a rolling upgrade; older nodes keep running on the schema it left).
  */
 export async function migrate(pool: Pool, component: string, migrations: readonly string[], options: MigrateOptions = {}): Promise<number> {
-  let client: PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (err) {
-    throw toStoreError(err, 'migrating the schema');
-  }
-  try {
+  return withClient(pool, `migrating the ${component} schema`, async (client) => {
     await useSchema(client, options.schema);
     for (;;) {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK_CLASS]);
-      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-        component  text        NOT NULL,
-        version    integer     NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (component, version))`);
-      const applied = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations WHERE component = $1', [component]);
-      const done = applied.rows[0]?.version ?? 0;
-      if (done >= migrations.length) {
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK_CLASS]);
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          component  text        NOT NULL,
+          version    integer     NOT NULL,
+          applied_at timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (component, version))`);
+        const applied = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations WHERE component = $1', [component]);
+        const done = applied.rows[0]?.version ?? 0;
+        if (done < migrations.length) {
+          // A script without parameters goes by the simple protocol, so it may hold several statements.
+          await client.query(migrations[done]!);
+          await client.query('INSERT INTO schema_migrations (component, version) VALUES ($1, $2)', [component, done + 1]);
+        }
         await client.query('COMMIT');
-        client.release();
-        return done;
+        if (done >= migrations.length) return done;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
       }
-      // A script without parameters goes by the simple protocol, so it may hold several statements.
-      await client.query(migrations[done]!);
-      await client.query('INSERT INTO schema_migrations (component, version) VALUES ($1, $2)', [component, done + 1]);
-      await client.query('COMMIT');
     }
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    client.release(err instanceof Error ? err : true);
-    throw toStoreError(err, `migrating the ${component} schema`);
-  }
+  });
 }
 
 /** Creates `schema` if asked and checks that it is where tables will go. */

@@ -5,7 +5,7 @@ export interface MessageOp {
   type: 'message';
   message: NewMessage;
   storedAt: number;
-  /** Set by the batch, from the signal_ids sequence, just before its transaction. */
+  /** Set by the batch transaction, from the signal_ids sequence. */
   signalId?: string;
   /** `message.encodeBody` once signalId is known. */
   body?: Uint8Array;

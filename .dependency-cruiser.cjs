@@ -15,10 +15,10 @@ module.exports = {
     },
     {
       name: 'server-no-concrete-engine',
-      comment: 'src/server talks to ports; engines (store, bus, presence, push, auth) are picked in src/cli.',
+      comment: 'src/server talks to ports; engines (store, bus, presence, ownership, push) are picked in src/cli.',
       severity: 'error',
       from: { path: '^src/server/' },
-      to: { path: '^src/(store|bus|presence|push|retention|cli)/' },
+      to: { path: '^src/(store|bus|presence|ownership|push|retention|cli)/' },
     },
     {
       name: 'client-protocol-only',

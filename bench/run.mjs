@@ -100,7 +100,9 @@ async function main() {
   const machine = machineInfo();
   const names = args.only ?? Object.keys(SCENARIOS);
   console.log(`BIMIP benchmarks — ${machine.date}`);
-  console.log(`${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB.toFixed(1)} GiB RAM, Node ${machine.node}, commit ${machine.commit}${machine.srcDirty ? ' (src has uncommitted changes)' : ''}`);
+  console.log(
+    `${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB.toFixed(1)} GiB RAM, Node ${machine.node}, commit ${machine.commit}${machine.srcDirty ? ' (src has uncommitted changes)' : ''}`,
+  );
   console.log(`runs per scenario: ${args.runs}; scenarios: ${names.join(', ')}\n`);
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
 
@@ -117,7 +119,7 @@ async function main() {
       try {
         result = await scenario.run({});
       } catch (err) {
-        error = err instanceof Error ? err.stack ?? err.message : String(err);
+        error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       }
       const load = meter.stop();
       const run = { index: i, result, error, otherCores: load.otherCores, wallSeconds: load.wallSeconds, busyBefore: quiet?.busyCores };
@@ -138,7 +140,11 @@ async function main() {
     const sums = Object.fromEntries(Object.keys(scenario.sums).map((k) => [k, ok.reduce((a, r) => a + (r.result[k] ?? 0), 0)]));
     const pass = ok.length === runs.length && ok.length > 0 && scenario.target.check(medians, sums);
     results[name] = { runs, medians, sums, pass };
-    console.log(`  median: ${Object.entries(scenario.medians).map(([k, label]) => `${label} ${num(medians[k])}`).join(', ')}`);
+    console.log(
+      `  median: ${Object.entries(scenario.medians)
+        .map(([k, label]) => `${label} ${num(medians[k])}`)
+        .join(', ')}`,
+    );
     console.log(`  target: ${scenario.target.text} → ${pass ? 'PASS' : 'MISS'} (${scenario.target.value(medians, sums)})\n`);
   }
 
@@ -205,14 +211,24 @@ function renderDoc(machine, names, results, profiles) {
     L.push(`## ${s.title}`, '');
     const load = r.runs.find((x) => x.result)?.result.load;
     if (load) L.push(`Load generator: ${load}.`, '');
-    L.push(`Medians: ${Object.entries(s.medians).map(([k, label]) => `${label} **${num(r.medians[k])}**`).join(', ')}.`);
-    if (Object.keys(s.sums).length) L.push(`Totals over all runs: ${Object.entries(s.sums).map(([k, label]) => `${label} ${r.sums[k]}`).join(', ')}.`);
+    L.push(
+      `Medians: ${Object.entries(s.medians)
+        .map(([k, label]) => `${label} **${num(r.medians[k])}**`)
+        .join(', ')}.`,
+    );
+    if (Object.keys(s.sums).length)
+      L.push(
+        `Totals over all runs: ${Object.entries(s.sums)
+          .map(([k, label]) => `${label} ${r.sums[k]}`)
+          .join(', ')}.`,
+      );
     L.push('');
     for (const run of r.runs) {
       if (run.error) L.push(`- run ${run.index}: **failed** — \`${run.error.split('\n')[0]}\``);
       else L.push(`- run ${run.index}: ${s.line(run.result)}; other load ${fmt(run.otherCores, 2)} cores.`);
       const log = run.result?.serverLog;
-      if (log && (log.warn || log.error || log.fatal)) L.push(`  - server log: ${log.warn} warn, ${log.error} error, ${log.fatal} fatal; first: \`${(log.sample[0] ?? '').slice(0, 200)}\``);
+      if (log && (log.warn || log.error || log.fatal))
+        L.push(`  - server log: ${log.warn} warn, ${log.error} error, ${log.fatal} fatal; first: \`${(log.sample[0] ?? '').slice(0, 200)}\``);
     }
     L.push('');
   }

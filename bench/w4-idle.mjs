@@ -11,7 +11,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { BimipClient } from '../dist/client/index.js';
 import { fileLimits, rssKiB, scrapeMetrics, sleep, startServer, ROOT } from './lib/server.mjs';
-import { median, token, } from './lib/util.mjs';
+import { median, token } from './lib/util.mjs';
 import { summarizeLog } from './w1-throughput.mjs';
 
 export const W4 = { connections: 5_000, concurrency: 100, perWorkerMax: 2_500, warmup: 50 };

@@ -24,7 +24,6 @@ const fresh = existsSync(js) && existsSync(dts) && statSync(js).mtimeMs >= statS
 if (!fresh) {
   mkdirSync(outDir, { recursive: true });
   // --force-number: int64/uint64 as JS numbers (offsets and ms timestamps stay far below 2^53).
-  execFileSync(bin('pbjs'), ['-t', 'static-module', '-w', 'es6', '--force-number', '--no-verify',
-    '--no-delimited', '-o', js, proto], { stdio: 'inherit' });
+  execFileSync(bin('pbjs'), ['-t', 'static-module', '-w', 'es6', '--force-number', '--no-verify', '--no-delimited', '-o', js, proto], { stdio: 'inherit' });
   execFileSync(bin('pbts'), ['-o', dts, js], { stdio: 'inherit' });
 }

@@ -24,10 +24,7 @@ async function connectAll(url, tokens, concurrency) {
       const tok = tokens[next++];
       try {
         const client = await BimipClient.connect({ url, token: tok, connectTimeoutMs: 30_000 });
-        await Promise.race([
-          client.caughtUp,
-          new Promise((_, reject) => setTimeout(() => reject(new Error('no caught-up marker within 30 s')), 30_000)),
-        ]);
+        await Promise.race([client.caughtUp, new Promise((_, reject) => setTimeout(() => reject(new Error('no caught-up marker within 30 s')), 30_000))]);
         void client.closed.then(({ code }) => closeCodes.set(code, (closeCodes.get(code) ?? 0) + 1));
         clients.push(client);
         ok++;
@@ -42,10 +39,7 @@ async function connectAll(url, tokens, concurrency) {
 }
 
 async function closeAll() {
-  await Promise.race([
-    Promise.all(clients.map((c) => c.close())),
-    new Promise((resolve) => setTimeout(resolve, 20_000)),
-  ]);
+  await Promise.race([Promise.all(clients.map((c) => c.close())), new Promise((resolve) => setTimeout(resolve, 20_000))]);
   return clients.filter((c) => c.isOpen).length;
 }
 

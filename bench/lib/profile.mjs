@@ -19,7 +19,14 @@ function areaOf(url, name) {
   if (url.includes('/node_modules/')) return 'other deps';
   if (url.startsWith('node:')) return 'node internals';
   const dist = url.indexOf('/dist/');
-  if (dist >= 0) return `bimip ${url.slice(dist + 6).split('/').slice(0, -1).join('/') || 'root'}`;
+  if (dist >= 0)
+    return `bimip ${
+      url
+        .slice(dist + 6)
+        .split('/')
+        .slice(0, -1)
+        .join('/') || 'root'
+    }`;
   return 'other';
 }
 

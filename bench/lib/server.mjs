@@ -172,7 +172,9 @@ export function sleep(ms) {
 
 export function listProfiles(dir) {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(dir, f));
   } catch {
     return [];
   }

@@ -72,8 +72,7 @@ export class JwtAuthenticator implements Authenticator {
     // before it. A standard whole-second iat counts as the last millisecond of its second: a token
     // minted just after a logout, in the same second, must work (issue #7 item 3); the token that
     // logged out is refused by its jti, not by this time.
-    const issuedAtMs =
-      typeof payload['iat_ms'] === 'number' ? payload['iat_ms'] : typeof payload.iat === 'number' ? payload.iat * 1000 + 999 : 0;
+    const issuedAtMs = typeof payload['iat_ms'] === 'number' ? payload['iat_ms'] : typeof payload.iat === 'number' ? payload.iat * 1000 + 999 : 0;
     return { eid, deviceId, expiresAt: (payload.exp as number) * 1000, jti: payload.jti, issuedAt: issuedAtMs };
   }
 }

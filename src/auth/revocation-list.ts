@@ -1,7 +1,9 @@
 /**
  * The revocations in force, in memory for the per-upgrade and per-sweep checks, backed by the
- * TokenStore (loaded at start, written through on every change).
+ * TokenStore (loaded at start, written through on every change). In cluster mode other nodes'
+ * revocations arrive through `remember` (RevocationPoller; SPEC §11: closed within 1 s everywhere).
  */
+import type { Revocation } from '../core/revocation-feed.js';
 import type { RevokedBefore, TokenStore } from '../core/token-store.js';
 import type { Principal } from '../core/types.js';
 
@@ -34,6 +36,16 @@ export class RevocationList {
     await this.store.revokeBefore(mark);
     const k = key(mark.eid, mark.device);
     this.before.set(k, Math.max(mark.before, this.before.get(k) ?? 0));
+  }
+
+  /** A revocation another node committed (learned from the RevocationFeed): memory only, applied by max. */
+  remember(revocation: Revocation): void {
+    if (revocation.kind === 'jti') {
+      this.jtis.set(revocation.jti, Math.max(revocation.expiresAt, this.jtis.get(revocation.jti) ?? 0));
+      return;
+    }
+    const k = key(revocation.mark.eid, revocation.mark.device);
+    this.before.set(k, Math.max(revocation.mark.before, this.before.get(k) ?? 0));
   }
 
   /** Forgets revocations of tokens that have expired anyway. */

@@ -18,7 +18,10 @@ export interface TokenIssuerOptions {
 export class TokenIssuer {
   private readonly key: Uint8Array;
 
-  constructor(secret: string, private readonly options: TokenIssuerOptions = {}) {
+  constructor(
+    secret: string,
+    private readonly options: TokenIssuerOptions = {},
+  ) {
     this.key = new TextEncoder().encode(secret);
   }
 

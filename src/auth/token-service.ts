@@ -76,7 +76,13 @@ export class TokenService {
 
   /** A new login: a new refresh family. */
   async issuePair(eid: Eid, device: DeviceId, ttls: { accessTtlSeconds?: number; refreshTtlSeconds?: number } = {}): Promise<TokenPair> {
-    const pair = await this.issueInFamily(randomUUID(), eid, device, ttls.accessTtlSeconds ?? this.accessTtlSeconds, ttls.refreshTtlSeconds ?? this.refreshTtlSeconds);
+    const pair = await this.issueInFamily(
+      randomUUID(),
+      eid,
+      device,
+      ttls.accessTtlSeconds ?? this.accessTtlSeconds,
+      ttls.refreshTtlSeconds ?? this.refreshTtlSeconds,
+    );
     this.options.onEvent?.({ kind: 'issued' });
     return pair;
   }
@@ -102,6 +108,15 @@ export class TokenService {
     const pair = await this.issueInFamily(record.family, record.eid, record.device, this.accessTtlSeconds, this.refreshTtlSeconds);
     this.options.onEvent?.({ kind: 'refreshed' });
     return pair;
+  }
+
+  /**
+   * Token ids another node revoked (its bus message): refused here at once, until they would have
+   * expired anyway at the latest (the revocation feed brings the exact expiry shortly after).
+   */
+  rememberRevoked(jtis: readonly string[]): void {
+    const expiresAt = this.now() + this.accessTtlSeconds * 1000;
+    for (const jti of jtis) this.options.revocations.remember({ kind: 'jti', jti, expiresAt });
   }
 
   /** Why a live connection's token must no longer be honoured (revoked, logged out), if it must not. */

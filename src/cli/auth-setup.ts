@@ -7,11 +7,12 @@ import { loadOrCreateSecret } from '../auth/secret-file.js';
 import { TokenIssuer } from '../auth/token-issuer.js';
 import { TokenService, type TokenEvent } from '../auth/token-service.js';
 import { SqliteTokenStore } from '../store/sqlite-tokens/sqlite-token-store.js';
+import type { TokenStore } from '../core/token-store.js';
 import type { Config } from './config.js';
 
 export interface AuthSetup {
   tokens: TokenService;
-  store: SqliteTokenStore;
+  store: TokenStore;
   revocations: RevocationList;
   /** Where the generated secret lives, when no JWT setting was given. */
   generatedSecretPath: string | undefined;
@@ -19,7 +20,17 @@ export interface AuthSetup {
 
 type AuthConfig = Pick<Config, 'dataDir' | 'jwtSecret' | 'jwtPublicKeyPath' | 'jwtIssuer' | 'jwtAudience' | 'accessTtlSeconds' | 'refreshTtlSeconds'>;
 
-export async function setUpAuth(config: AuthConfig, onEvent?: (event: TokenEvent) => void): Promise<AuthSetup> {
+/**
+ * `tokenStore` is the cluster's shared store (PostgreSQL); by default the embedded SQLite file in the
+ * data dir. `beforeLoad` runs between opening the store and loading the revocations in force (the
+ * cluster's RevocationPoller takes its position there, so nothing falls between).
+ */
+export async function setUpAuth(
+  config: AuthConfig,
+  onEvent?: (event: TokenEvent) => void,
+  tokenStore?: TokenStore,
+  beforeLoad?: (revocations: RevocationList) => Promise<void>,
+): Promise<AuthSetup> {
   const verifyOptions = { issuer: config.jwtIssuer, audience: config.jwtAudience };
   let verifier: JwtAuthenticator;
   let issuer: TokenIssuer | undefined;
@@ -36,8 +47,9 @@ export async function setUpAuth(config: AuthConfig, onEvent?: (event: TokenEvent
     verifier = JwtAuthenticator.withSecret(secret, verifyOptions);
     issuer = new TokenIssuer(secret, verifyOptions);
   }
-  const store = new SqliteTokenStore(join(config.dataDir, 'auth.sqlite'));
+  const store = tokenStore ?? new SqliteTokenStore(join(config.dataDir, 'auth.sqlite'));
   const revocations = new RevocationList(store);
+  await beforeLoad?.(revocations);
   await revocations.load(Date.now());
   const tokens = new TokenService({
     store,

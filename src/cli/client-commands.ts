@@ -11,7 +11,9 @@ export async function sendCommand(flags: ClientFlags & { to: string; text: strin
   const client = await BimipClient.connect({ url: flags.url, token: flags.token });
   try {
     const ack = await client.send({ to: flags.to, payload: flags.text, id: flags.id });
-    process.stdout.write(`${JSON.stringify({ id: ack.id, code: ack.code, signal_id: ack.signalId, user_offset: ack.userOffset, details: ack.details || undefined })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ id: ack.id, code: ack.code, signal_id: ack.signalId, user_offset: ack.userOffset, details: ack.details || undefined })}\n`,
+    );
     return ack.code === 200 || ack.code === 409 ? 0 : 1;
   } finally {
     await client.close();
@@ -21,9 +23,7 @@ export async function sendCommand(flags: ClientFlags & { to: string; text: strin
 /** Prints entries as JSON lines and commits each; stops after `count` entries when given. */
 export async function listenCommand(flags: ClientFlags & { count?: number }): Promise<number> {
   const client = await BimipClient.connect({ url: flags.url, token: flags.token });
-  void client.caughtUp.then((marker) =>
-    process.stderr.write(`caught up: head ${marker.headOffset}, cursor ${marker.cursor}, first ${marker.firstOffset}\n`),
-  );
+  void client.caughtUp.then((marker) => process.stderr.write(`caught up: head ${marker.headOffset}, cursor ${marker.cursor}, first ${marker.firstOffset}\n`));
   let received = 0;
   for await (const entry of client.entries) {
     process.stdout.write(`${JSON.stringify(describeEntry(entry))}\n`);
@@ -39,10 +39,23 @@ function describeEntry(entry: QueueEntry): Record<string, unknown> {
   switch (entry.kind) {
     case 'message': {
       const { message } = entry;
-      return { user_offset: entry.offset, id: message.id, signal_id: message.signalId, from: message.from?.eid, text: new TextDecoder().decode(message.payload) };
+      return {
+        user_offset: entry.offset,
+        id: message.id,
+        signal_id: message.signalId,
+        from: message.from?.eid,
+        text: new TextDecoder().decode(message.payload),
+      };
     }
     case 'signal':
-      return { user_offset: entry.offset, kind: 'receipt', id: entry.signal.id, signal_id: entry.signal.signalId, from: entry.signal.from?.eid, status: entry.signal.status };
+      return {
+        user_offset: entry.offset,
+        kind: 'receipt',
+        id: entry.signal.id,
+        signal_id: entry.signal.signalId,
+        from: entry.signal.from?.eid,
+        status: entry.signal.status,
+      };
     case 'contact':
       return { user_offset: entry.offset, kind: 'contact', from: entry.contact.from?.eid, action: entry.contact.action };
   }

@@ -14,6 +14,8 @@ export class ConfigError extends Error {
 }
 
 export interface Config {
+  /** SPEC §11 cluster mode (PostgreSQL + Redis); undefined = the embedded default. */
+  cluster: { postgresUrl: string; redisUrl: string; redisPrefix: string } | undefined;
   host: string;
   port: number;
   dataDir: string;
@@ -75,9 +77,34 @@ function pushWebhook(env: Env): { pushWebhookUrl: string | undefined; pushWebhoo
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError('BIMIP_PUSH_WEBHOOK_URL', 'must be an http(s) URL');
   if (!secret || secret.length < 16) {
-    throw new ConfigError('BIMIP_PUSH_WEBHOOK_SECRET', 'required with BIMIP_PUSH_WEBHOOK_URL, at least 16 characters (receivers verify X-Bimip-Signature with it)');
+    throw new ConfigError(
+      'BIMIP_PUSH_WEBHOOK_SECRET',
+      'required with BIMIP_PUSH_WEBHOOK_URL, at least 16 characters (receivers verify X-Bimip-Signature with it)',
+    );
   }
   return { pushWebhookUrl: url, pushWebhookSecret: secret };
+}
+
+/**
+ * SPEC §11: cluster mode needs both URLs (one without the other names the missing one) and a JWT
+ * secret or public key that every node shares (a generated per-node secret would differ).
+ */
+function cluster(env: Env, jwtConfigured: boolean): Config['cluster'] {
+  const postgresUrl = text(env, 'BIMIP_POSTGRES_URL');
+  const redisUrl = text(env, 'BIMIP_REDIS_URL');
+  if (postgresUrl === undefined && redisUrl === undefined) return undefined;
+  if (postgresUrl === undefined) throw new ConfigError('BIMIP_POSTGRES_URL', 'cluster mode needs it too: BIMIP_REDIS_URL is set');
+  if (redisUrl === undefined) throw new ConfigError('BIMIP_REDIS_URL', 'cluster mode needs it too: BIMIP_POSTGRES_URL is set');
+  if (!/^postgres(ql)?:\/\//.test(postgresUrl)) throw new ConfigError('BIMIP_POSTGRES_URL', 'expected postgres://user@host:port/database');
+  if (!/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('BIMIP_REDIS_URL', 'expected redis://host:port[/db]');
+  if (!jwtConfigured) {
+    throw new ConfigError(
+      'BIMIP_JWT_SECRET',
+      'cluster mode needs BIMIP_JWT_SECRET or BIMIP_JWT_PUBLIC_KEY (shared by every node; a generated secret would differ per node)',
+    );
+  }
+  const redisPrefix = text(env, 'BIMIP_REDIS_PREFIX') ?? 'bimip:';
+  return { postgresUrl, redisUrl, redisPrefix };
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -112,5 +139,6 @@ export function loadConfig(env: Env = process.env): Config {
     maxDevicesPerUser: integer(env, 'BIMIP_MAX_DEVICES_PER_USER', DEFAULT_USER_LIMITS.maxDevicesPerUser, 0, 10_000),
     maxBlocksPerUser: integer(env, 'BIMIP_MAX_BLOCKS_PER_USER', DEFAULT_USER_LIMITS.maxBlocksPerUser, 0, 10_000_000),
     maxContactsPerUser: integer(env, 'BIMIP_MAX_CONTACTS_PER_USER', DEFAULT_USER_LIMITS.maxContactsPerUser, 0, 10_000_000),
+    cluster: cluster(env, jwtSecret !== undefined || jwtPublicKeyPath !== undefined),
   };
 }

@@ -1,41 +1,35 @@
-/** `bimip serve`: the composition root of the embedded default (SQLite file + in-process bus). */
+/**
+ * `bimip serve`: the composition root. Picks the engines (the embedded default, or cluster mode when
+ * BIMIP_POSTGRES_URL and BIMIP_REDIS_URL are set: SPEC §11), then starts the node, the background
+ * work and the signal handlers.
+ */
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { RevocationPoller } from '../auth/revocation-poller.js';
 import { setUpAuth } from './auth-setup.js';
 import { securePrivateDataDir } from './data-dir.js';
 import { systemClock } from '../core/clock.js';
 import { WebhookPushHook } from '../push/index.js';
 import { RetentionService } from '../retention/retention-service.js';
-import { MemoryBus } from '../bus/memory/memory-bus.js';
-import { MemoryPresenceStore } from '../presence/memory/memory-presence-store.js';
 import { BimipServer } from '../server/bimip-server.js';
 import { ServerMetrics } from '../server/metrics.js';
-import { SqliteMessageStore } from '../store/sqlite/sqlite-message-store.js';
 import type { Config } from './config.js';
+import { openClusterEngines } from './cluster-engines.js';
+import { openEmbeddedEngines } from './embedded-engines.js';
 
 export async function serve(config: Config): Promise<BimipServer> {
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const metrics = new ServerMetrics();
   // Before any file is opened or created: the umask covers the files SQLite creates later.
   securePrivateDataDir(config.dataDir, logger);
-  const auth = await setUpAuth(config, metrics.tokenEvent);
+  const engines = config.cluster ? await openClusterEngines(config.cluster, config, logger, metrics) : await openEmbeddedEngines(config, logger, metrics);
+  const { store } = engines;
+  let poller: RevocationPoller | undefined;
+  const auth = await setUpAuth(config, metrics.tokenEvent, engines.tokenStore, async (revocations) => {
+    if (engines.revocationFeed) poller = await RevocationPoller.prepare(engines.revocationFeed, revocations, logger);
+  });
   const generatedSecretPath = auth.generatedSecretPath;
 
-  const store = await SqliteMessageStore.open({
-    path: join(config.dataDir, 'bimip.sqlite'),
-    maxBlocksPerUser: config.maxBlocksPerUser,
-    maxContactsPerUser: config.maxContactsPerUser,
-    onCommit: (size, seconds) => {
-      metrics.commitBatchSize.observe(size);
-      metrics.commitLatency.observe(seconds);
-    },
-    onWriteHealth: (healthy, error) => {
-      metrics.storeWritesHealthy.set(healthy ? 1 : 0);
-      if (healthy) logger.info({}, 'store writes recovered');
-      else logger.error({ err: error }, 'store writes failing (disk full?): sends answered 503, /healthz 503 until a commit succeeds');
-    },
-  });
-  metrics.storeWritesHealthy.set(1);
   const pushHook = config.pushWebhookUrl
     ? await WebhookPushHook.open({
         url: config.pushWebhookUrl,
@@ -50,8 +44,13 @@ export async function serve(config: Config): Promise<BimipServer> {
     port: config.port,
     store,
     contacts: store,
-    bus: MemoryBus.standalone(),
-    presence: new MemoryPresenceStore(),
+    bus: engines.bus,
+    presence: engines.presence,
+    ownership: engines.ownership,
+    headRefreshMs: engines.headRefreshMs,
+    degraded: engines.degraded,
+    // Cluster mode: other nodes' revocations are polled every 250 ms and swept every 500 ms (SPEC §11: 1 s).
+    sweepIntervalMs: engines.mode === 'cluster' ? 500 : 1000,
     tokens: auth.tokens,
     adminToken: config.adminToken,
     pushHook,
@@ -62,17 +61,33 @@ export async function serve(config: Config): Promise<BimipServer> {
     session: { ratePerSecond: config.rateLimit, rateBurst: config.rateLimit * 2, maxDevicesPerUser: config.maxDevicesPerUser },
     idleTimeoutMs: config.idleTimeoutMs,
   });
+  poller?.start(250);
+  // SPEC §11: background work runs once across the cluster, on the holder of its lock.
   const retention =
     config.retentionDays > 0
-      ? new RetentionService({ store, clock: systemClock, logger, retentionMs: config.retentionDays * 86_400_000, registry: metrics.registry })
+      ? new RetentionService({
+          store,
+          clock: systemClock,
+          logger,
+          retentionMs: config.retentionDays * 86_400_000,
+          registry: metrics.registry,
+          leader: await engines.leader('retention'),
+        })
       : undefined;
   retention?.start();
   // Token rows and revocations are only needed until the tokens they concern expire.
+  const housekeepingLock = await engines.leader('token-housekeeping');
   const tokenHousekeeping = systemClock.setInterval(() => {
-    void auth.store.pruneExpired(Date.now()).catch((err: unknown) => logger.warn({ err }, 'token housekeeping failed'));
     auth.revocations.forgetExpired(Date.now());
+    void housekeepingLock
+      .check()
+      .then((leader) => (leader ? auth.store.pruneExpired(Date.now()) : undefined))
+      .catch((err: unknown) => logger.warn({ err }, 'token housekeeping failed'));
   }, 3_600_000);
-  logger.info({ url: server.url, dataDir: config.dataDir, push: Boolean(pushHook), retentionDays: config.retentionDays }, 'BIMIP listening');
+  logger.info(
+    { url: server.url, mode: engines.mode, node: engines.bus.nodeId, dataDir: config.dataDir, push: Boolean(pushHook), retentionDays: config.retentionDays },
+    'BIMIP listening',
+  );
   if (generatedSecretPath) {
     process.stderr.write(
       `\nBIMIP is listening on ${server.url}\n` +
@@ -88,21 +103,22 @@ export async function serve(config: Config): Promise<BimipServer> {
     stopping = true;
     logger.info({ signal }, 'shutting down: flushing accepted frames, closing connections with 1001');
     tokenHousekeeping.cancel();
+    poller?.stop();
     Promise.resolve()
       .then(() => retention?.stop())
       .then(() => server.stop())
       .then(() => pushHook?.close())
-      .then(() => auth.store.close())
+      .then(() => engines.close())
       .then(
-      () => {
-        logger.info({}, 'stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+        () => {
+          logger.info({}, 'stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   // Last line of defence (issue #7 item 1): a promise nobody awaited must not end the process. It is
   // logged and counted; every entry point also catches its own errors, so this should stay at 0.

@@ -127,17 +127,21 @@ export class BimipClient {
   send(options: SendOptions): Promise<Ack> {
     const id = options.id ?? randomId();
     const payload = typeof options.payload === 'string' ? new TextEncoder().encode(options.payload) : options.payload;
-    return this.request(Route.Message, id, encodeFrame('message', {
+    return this.request(
+      Route.Message,
       id,
-      to: identity(options.to),
-      from: options.from,
-      type: options.type ?? MessageType.CHAT,
-      timestamp: options.timestamp ?? Date.now(),
-      payload,
-      encryptionType: options.encryptionType,
-      encrypted: options.encrypted,
-      signature: options.signature,
-    }));
+      encodeFrame('message', {
+        id,
+        to: identity(options.to),
+        from: options.from,
+        type: options.type ?? MessageType.CHAT,
+        timestamp: options.timestamp ?? Date.now(),
+        payload,
+        encryptionType: options.encryptionType,
+        encrypted: options.encrypted,
+        signature: options.signature,
+      }),
+    );
   }
 
   /** Commits: "I have processed every entry ≤ offset" (SPEC §6 F3). */
@@ -238,7 +242,11 @@ export class BimipClient {
   /** This user's contacts and their relation (see `Relation`). */
   async listContacts(): Promise<ContactEntry[]> {
     const id = randomId();
-    const answer = await this.request<Contact>(Route.Contact, id, encodeFrame('contact', { id, action: ContactAction.LIST, type: RequestType.REQUEST, timestamp: Date.now() }));
+    const answer = await this.request<Contact>(
+      Route.Contact,
+      id,
+      encodeFrame('contact', { id, action: ContactAction.LIST, type: RequestType.REQUEST, timestamp: Date.now() }),
+    );
     return answer.entries.map((entry) => ({ eid: entry.eid ?? '', relation: entry.relation ?? 0 }));
   }
 
@@ -282,7 +290,11 @@ export class BimipClient {
 
   /** TokenAuthority and Logout frames carry no id: their answers come back in request order. */
   private async tokenAuthority(type: number, token: string): Promise<TokenAuthority> {
-    const answer = await this.request<TokenAuthority>(Route.TokenAuthority, '', encodeFrame('tokenAuthority', { type, task: TokenTask.REQUEST, token, timestamp: Date.now() }));
+    const answer = await this.request<TokenAuthority>(
+      Route.TokenAuthority,
+      '',
+      encodeFrame('tokenAuthority', { type, task: TokenTask.REQUEST, token, timestamp: Date.now() }),
+    );
     if (answer.task !== TokenTask.RESPONSE) throw new TokenAuthorityError(answer.details);
     return answer;
   }

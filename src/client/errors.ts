@@ -3,7 +3,10 @@ import type { ErrorMessage } from '../protocol/index.js';
 
 /** The connection closed before (or while) a request was answered. */
 export class ConnectionClosedError extends Error {
-  constructor(readonly code: number, readonly reason: string) {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
     super(`connection closed (${code}${reason ? `: ${reason}` : ''})`);
     this.name = 'ConnectionClosedError';
   }

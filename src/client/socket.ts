@@ -36,6 +36,5 @@ export async function defaultWebSocketFactory(): Promise<WebSocketFactory> {
     return (url, token) => new BrowserWebSocket(`${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`);
   }
   const { WebSocket: NodeWebSocket } = await import('ws');
-  return (url, token) =>
-    new NodeWebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false }) as unknown as WebSocketLike;
+  return (url, token) => new NodeWebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false }) as unknown as WebSocketLike;
 }

@@ -17,8 +17,20 @@ export type ClusterMessage =
   | { kind: 'frame'; eid: Eid; device: DeviceId; exceptDevice: DeviceId; route: number; transient: boolean; frame: Uint8Array }
   /** Close the connections of (eid, device) — device '' = every device — except `exceptConnection`. */
   | { kind: 'close'; eid: Eid; device: DeviceId; code: number; reason: string; exceptConnection: string }
-  /** A newer connection of (eid, device) was accepted as `connectionId` (SPEC §2: one per device, cluster-wide). */
-  | { kind: 'claim'; eid: Eid; device: DeviceId; connectionId: string }
+  /**
+   * A newer connection of (eid, device) was accepted as `connectionId` and claimed the device with
+   * `generation` (SPEC §2: one per device, cluster-wide): a node closes (4009) its connection of the
+   * device unless that one holds a newer generation (0 = unknown: the claim could not be recorded,
+   * the newest notice wins). `previousNode`/`previousConnection` ('' = none) name the owner it
+   * displaced: that node answers `released` once the connection's cursor is flushed (the handoff,
+   * server/router.ts).
+   */
+  | { kind: 'claim'; eid: Eid; device: DeviceId; connectionId: string; generation: number; previousNode: string; previousConnection: string }
+  /**
+   * Connection `connectionId` of (eid, device) is closed to frames, its in-flight frames are handled
+   * and its cursor is durable (`flushCursor`): the device's new session may read the cursor (SPEC §7.3).
+   */
+  | { kind: 'released'; eid: Eid; device: DeviceId; connectionId: string }
   /** These token ids are revoked: close their connections with 4001 (SPEC §2: within 1 s). */
   | { kind: 'revoked'; jtis: string[] };
 

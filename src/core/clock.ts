@@ -17,11 +17,14 @@ export const systemClock: Clock = {
     const deadline = Date.now() + ms;
     let timer: ReturnType<typeof setTimeout>;
     const arm = (delay: number): void => {
-      timer = setTimeout(() => {
-        const left = deadline - Date.now();
-        if (left > 0) arm(left);
-        else callback();
-      }, Math.min(Math.max(delay, 0), MAX_TIMER_MS));
+      timer = setTimeout(
+        () => {
+          const left = deadline - Date.now();
+          if (left > 0) arm(left);
+          else callback();
+        },
+        Math.min(Math.max(delay, 0), MAX_TIMER_MS),
+      );
       timer.unref?.();
     };
     arm(ms);

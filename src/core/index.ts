@@ -10,3 +10,4 @@ export type * from './authenticator.js';
 export type * from './transport.js';
 export type * from './logger.js';
 export { systemClock, type Clock } from './clock.js';
+export type * from './device-ownership.js';

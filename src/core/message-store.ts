@@ -59,6 +59,13 @@ export interface MessageStore {
    * another node reads the cursor. Rejects with StoreUnavailableError if the commit failed.
    */
   flushCursor?(eid: Eid, device: DeviceId): Promise<void>;
+  /**
+   * True when `appendMessage` itself refuses a blocked sender (rejecting with ProtocolError 403),
+   * inside its transaction: the caller then skips its own `isBlocked` check. That check is a
+   * round trip on such engines, and awaiting it would let a session's pipelined sends reach the
+   * store in another order than they were sent (SPEC §7.3 keeps a sender's order).
+   */
+  readonly refusesBlockedOnAppend?: boolean;
   /** The user's devices that have a cursor (connected before and not forgotten). */
   knownDevices(eid: Eid): Promise<DeviceId[]>;
   /**

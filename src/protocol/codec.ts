@@ -30,9 +30,10 @@ export function encodeFrame<F extends Frame['field']>(field: F, value: FrameOf<F
 }
 
 /** The route of each payload field (the inverse of PAYLOAD_FIELD_BY_ROUTE). */
-export const ROUTE_BY_FIELD = Object.fromEntries(
-  Object.entries(PAYLOAD_FIELD_BY_ROUTE).map(([route, field]) => [field, Number(route)]),
-) as Record<Frame['field'], number>;
+export const ROUTE_BY_FIELD = Object.fromEntries(Object.entries(PAYLOAD_FIELD_BY_ROUTE).map(([route, field]) => [field, Number(route)])) as Record<
+  Frame['field'],
+  number
+>;
 
 /** Decodes bytes into a frame; throws FrameError(400) for anything that is not one valid envelope. */
 export function decodeFrame(bytes: Uint8Array): Frame {

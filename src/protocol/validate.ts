@@ -45,12 +45,7 @@ export function checkMessage(message: Message, limits: ProtocolLimits): FrameErr
   }
   const content = message.payload.length + utf8Length(message.encrypted) + utf8Length(message.signature);
   if (content > limits.maxContentBytes) {
-    return new FrameError(
-      Code.TooLarge,
-      `content (payload + encrypted + signature) is ${content} bytes; the limit is ${limits.maxContentBytes}`,
-      route,
-      id,
-    );
+    return new FrameError(Code.TooLarge, `content (payload + encrypted + signature) is ${content} bytes; the limit is ${limits.maxContentBytes}`, route, id);
   }
   return undefined;
 }

@@ -89,7 +89,10 @@ export class WebhookPushHook implements PushHook {
   private pumpAgain = false;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly outbox: OutboxClient, options: WebhookPushHookOptions) {
+  private constructor(
+    private readonly outbox: OutboxClient,
+    options: WebhookPushHookOptions,
+  ) {
     this.url = options.url;
     this.secret = options.secret;
     this.clock = options.clock ?? systemClock;
@@ -280,19 +283,24 @@ export class WebhookPushHook implements PushHook {
         if (!this.inFlight.has(row.id)) this.start(row);
       }
       // With every slot busy, the next completion pumps again; otherwise no due row is left waiting.
-      if (this.inFlight.size < this.concurrency) this.wakeAt(nextAttemptAt, now);
+      if (this.inFlight.size < this.concurrency) this.wakeAt(nextAttemptAt);
     } catch (error) {
       this.safeLog('error', { err: errorMessage(error) }, 'push outbox read failed');
     }
   }
 
-  private wakeAt(at: number | undefined, now: number): void {
+  private wakeAt(at: number | undefined): void {
     if (at === undefined || (this.wake && this.wake.at <= at)) return;
     this.wake?.timer.cancel();
-    const timer = this.clock.setTimeout(() => {
-      this.wake = undefined;
-      this.schedulePump();
-    }, at - now);
+    // Measured from the clock as it is now: the outbox read before this went to the worker thread
+    // and back, and time may have moved meanwhile (a delay from the earlier `now` would oversleep).
+    const timer = this.clock.setTimeout(
+      () => {
+        this.wake = undefined;
+        this.schedulePump();
+      },
+      Math.max(0, at - this.clock.now()),
+    );
     this.wake = { at, timer };
   }
 

@@ -16,10 +16,7 @@ export interface WebhookRequest {
 }
 
 /** What came of one POST: an HTTP status (0 when none), or `aborted` by shutdown. */
-export type WebhookOutcome =
-  | { kind: 'answered'; status: number }
-  | { kind: 'failed'; status: 0; reason: 'timeout' | 'network' }
-  | { kind: 'aborted' };
+export type WebhookOutcome = { kind: 'answered'; status: number } | { kind: 'failed'; status: 0; reason: 'timeout' | 'network' } | { kind: 'aborted' };
 
 /** POSTs the body with its headers; never rejects. */
 export async function postWebhook(request: WebhookRequest): Promise<WebhookOutcome> {

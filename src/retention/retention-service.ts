@@ -3,6 +3,7 @@
  * the retention period, in small store batches (`MessageStore.pruneOlderThan`), yielding to the
  * event loop between them so sends interleave and no batch stalls them for long.
  */
+import type { LeaderLock } from '../core/leader-lock.js';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -20,6 +21,8 @@ export interface RetentionServiceOptions {
   batchSize?: number;
   /** Most batches in one run (default 200): a large backlog is spread over several runs. */
   maxBatchesPerRun?: number;
+  /** In cluster mode: only the holder of this lock runs scheduled batches (SPEC §11 Background work). */
+  leader?: LeaderLock;
   /** Where the bimip_retention_* metrics are registered (default: a registry of its own). */
   registry?: Registry;
 }
@@ -80,6 +83,8 @@ export class RetentionService {
   }
 
   private async runScheduled(): Promise<void> {
+    // SPEC §11: background work runs once across the cluster; a node that is not the leader skips.
+    if (this.options.leader && !(await this.options.leader.check())) return;
     // A run still going when the next is due is simply joined, never doubled.
     try {
       await this.runOnce();

@@ -199,10 +199,13 @@ function identity(value: unknown, field: string): { eid: string; device: string 
 
 async function sendMessage(ctx: ServerContext, body: Json): Promise<[number, Json]> {
   const to = identity(body['to'], 'to');
-  const sender = body['from'] === undefined ? SYSTEM_SENDER : (() => {
-    const from = identity(body['from'], 'from');
-    return { eid: from.eid, device: from.device || SYSTEM_SENDER.device };
-  })();
+  const sender =
+    body['from'] === undefined
+      ? SYSTEM_SENDER
+      : (() => {
+          const from = identity(body['from'], 'from');
+          return { eid: from.eid, device: from.device || SYSTEM_SENDER.device };
+        })();
   let payload: Uint8Array = new Uint8Array();
   if (body['payload_base64'] !== undefined) payload = Buffer.from(str(body, 'payload_base64'), 'base64');
   else if (body['payload'] !== undefined) {

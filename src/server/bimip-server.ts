@@ -9,6 +9,7 @@ import type { Authenticator } from '../core/authenticator.js';
 import { RevocationAwareAuthenticator } from '../auth/revocation-aware-authenticator.js';
 import type { TokenService } from '../auth/token-service.js';
 import type { Bus } from '../core/bus.js';
+import type { DeviceOwnership } from '../core/device-ownership.js';
 import { DisconnectError } from '../core/errors.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -53,6 +54,15 @@ export interface BimipServerOptions {
   offlineGraceMs?: number;
   /** Node-to-node messages; its `nodeId` is this node's id (MemoryBus.standalone() when alone). */
   bus: Bus;
+  /** Why the node serves degraded (cluster mode: Redis unreachable), reported by /healthz with 200. */
+  degraded?: () => string | undefined;
+  /**
+   * Who owns each device cluster-wide (SPEC §2, §7.3): MemoryDeviceOwnership in the embedded
+   * default, RedisDeviceOwnership in cluster mode (the composition root picks it).
+   */
+  ownership: DeviceOwnership;
+  /** How long a connecting device waits for its previous node to hand it over (default 2000 ms; 0 = not at all). */
+  handoffTimeoutMs?: number;
   /** Re-read the heads of this node's users this often (0 = never: with one node no notice can be lost). */
   headRefreshMs?: number;
   /** Token lifecycle: issue, refresh, revoke, logout (routes 5 and 11, the revocation checks). */
@@ -99,13 +109,22 @@ export class BimipServer {
     this.nodeId = options.bus.nodeId;
     this.metrics = options.metrics ?? new ServerMetrics();
     this.hub = new LocalHub(options.recentEntries ?? 256);
-    this.router = new Router(this.hub, options.bus, this.metrics, options.logger);
+    this.router = new Router(this.hub, options.bus, this.metrics, options.logger, {
+      ownership: options.ownership,
+      store: options.store,
+      clock: options.clock,
+      timeoutMs: options.handoffTimeoutMs,
+      onRevoked: (jtis) => options.tokens.rememberRevoked(jtis),
+    });
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     const clock = options.clock ?? systemClock;
     const presenceStore = options.presence;
     // Every notice, entry or CALLING, passes the gate: known offline devices only, per-sender limit.
     const pushGate = options.pushHook
-      ? new PushGate({ store: options.store, presence: presenceStore, pushHook: options.pushHook, clock, logger: options.logger, metrics: this.metrics }, options.pushLimit)
+      ? new PushGate(
+          { store: options.store, presence: presenceStore, pushHook: options.pushHook, clock, logger: options.logger, metrics: this.metrics },
+          options.pushLimit,
+        )
       : undefined;
     this.offlinePush = pushGate ? new OfflinePushNotifier({ gate: pushGate, logger: options.logger }) : undefined;
     this.presence = new PresenceService({
@@ -136,11 +155,22 @@ export class BimipServer {
     this.dispatcher = new Dispatcher(this.ctx);
     const authenticator = options.authenticator ?? new RevocationAwareAuthenticator(options.tokens);
     const api = createAdminApi(this.ctx, { adminToken: options.adminToken, maxBodyBytes: limits.maxFrameBytes });
-    const onError = (where: string) => (err: unknown): void => {
-      this.metrics.internalErrors.labels(where).inc();
-      options.logger.error({ err }, `${where} failed`);
-    };
-    this.http = createServer(createHttpHandler({ store: options.store, metrics: this.metrics, isDraining: () => this.draining, api, onError: onError('http request') }));
+    const onError =
+      (where: string) =>
+      (err: unknown): void => {
+        this.metrics.internalErrors.labels(where).inc();
+        options.logger.error({ err }, `${where} failed`);
+      };
+    this.http = createServer(
+      createHttpHandler({
+        store: options.store,
+        metrics: this.metrics,
+        isDraining: () => this.draining,
+        api,
+        onError: onError('http request'),
+        degraded: options.degraded,
+      }),
+    );
     // Slow or stalled request heads are dropped instead of holding a socket for Node's 60 s default.
     this.http.headersTimeout = 10_000;
     this.http.requestTimeout = 30_000;
@@ -203,6 +233,8 @@ export class BimipServer {
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     await this.dispatcher.whenIdle();
     for (const session of this.hub.sessions()) session.close(CloseCode.GoingAway, 'server shutting down');
+    // Cursors flushed and devices released before the store closes: reconnects elsewhere need not wait.
+    await this.router.shutdown();
     await this.options.store.close();
     this.http.closeAllConnections();
     await closed;
@@ -217,7 +249,9 @@ export class BimipServer {
 
     // Frames that arrive while the session loads its cursor wait, in order.
     let early: Array<[Uint8Array, boolean]> | undefined = [];
-    // The user's topic is subscribed before the session reads its queue, so no notice falls between.
+    // The user's topic is subscribed before the session reads its queue, so no notice falls between;
+    // and the device is claimed: when its previous connection was on another node, the session reads
+    // its cursor only after that node has flushed it (the handoff in router.ts; SPEC §7.3).
     this.router
       .attach(session)
       .then(() => session.start())
@@ -245,11 +279,11 @@ export class BimipServer {
           // Counted as in flight, so a client flooding a starting session is paused, not buffered.
           session.frameStarted(data.length);
           early.push([data, isBinary]);
-        }
-        else this.onFrame(session, data, isBinary);
+        } else this.onFrame(session, data, isBinary);
       },
       onClose: (code) => {
-        // A replaced connection leaves presence alone: the device is still online on the new one.
+        // The router hands the device over (cursor flushed, ownership released). A replaced
+        // connection leaves presence alone: the device is still online on the new one.
         if (this.router.detach(session)) {
           void this.presence.disconnected(session.eid, session.deviceId).catch((err: unknown) => this.options.logger.warn({ err }, 'presence update failed'));
         }

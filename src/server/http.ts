@@ -7,7 +7,14 @@ import { parseRequestTarget } from './request-target.js';
 
 export type ApiHandler = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<boolean>;
 
-export function createHttpHandler(deps: { store: MessageStore; metrics: ServerMetrics; isDraining(): boolean; api?: ApiHandler; onError?(err: unknown): void }) {
+export function createHttpHandler(deps: {
+  store: MessageStore;
+  metrics: ServerMetrics;
+  isDraining(): boolean;
+  api?: ApiHandler;
+  onError?(err: unknown): void;
+  degraded?(): string | undefined;
+}) {
   return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {
       const target = parseRequestTarget(request.url);
@@ -17,8 +24,10 @@ export function createHttpHandler(deps: { store: MessageStore; metrics: ServerMe
       if (request.method === 'GET' && path === '/healthz') {
         if (deps.isDraining()) return json(response, 503, { status: 'shutting down' });
         try {
-          await deps.store.ping();
-          return json(response, 200, { status: 'ok' });
+          await withTimeout(deps.store.ping(), HEALTH_TIMEOUT_MS);
+          // SPEC §11: Redis down leaves the node serving (sends are stored): degraded, not dead.
+          const degraded = deps.degraded?.();
+          return json(response, 200, degraded ? { status: 'degraded', reason: degraded } : { status: 'ok' });
         } catch (err) {
           // A load balancer acts on the 503; the status says which: writes failing (disk full) or down.
           return json(response, 503, { status: err instanceof StoreWritesFailingError ? 'store writes failing' : 'store unavailable' });
@@ -43,4 +52,15 @@ function json(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   response.end(text);
+}
+
+/** A store that does not answer within this is reported unavailable (a partition must not hang the check). */
+const HEALTH_TIMEOUT_MS = 3000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -13,8 +13,18 @@ export class ServerMetrics {
   });
   readonly messagesStored = new Counter({ name: 'bimip_messages_stored_total', help: 'Messages stored (duplicates excluded)', registers: [this.registry] });
   readonly acks = new Counter({ name: 'bimip_acks_total', help: 'Acks sent, by code', labelNames: ['code'] as const, registers: [this.registry] });
-  readonly errors = new Counter({ name: 'bimip_errors_total', help: 'ErrorMessage frames sent, by code', labelNames: ['code'] as const, registers: [this.registry] });
-  readonly closes = new Counter({ name: 'bimip_closes_total', help: 'Connections closed by the server, by close code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly errors = new Counter({
+    name: 'bimip_errors_total',
+    help: 'ErrorMessage frames sent, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly closes = new Counter({
+    name: 'bimip_closes_total',
+    help: 'Connections closed by the server, by close code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
   readonly busFailures = new Counter({
     name: 'bimip_bus_failures_total',
     help: 'Bus operations that failed (publish, subscribe, unsubscribe); sessions catch up from the store',
@@ -33,7 +43,12 @@ export class ServerMetrics {
     labelNames: ['where'] as const,
     registers: [this.registry],
   });
-  readonly upgradeRejections = new Counter({ name: 'bimip_upgrade_rejections_total', help: 'WebSocket upgrades refused, by HTTP status', labelNames: ['status'] as const, registers: [this.registry] });
+  readonly upgradeRejections = new Counter({
+    name: 'bimip_upgrade_rejections_total',
+    help: 'WebSocket upgrades refused, by HTTP status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
   /** Push notices the push gate refused (server/push-gate.ts). */
   readonly pushGated = new Counter({
     name: 'bimip_push_notices_gated_total',

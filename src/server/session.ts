@@ -74,6 +74,8 @@ export class DeviceSession {
   private framesInFlight = 0;
   private bytesInFlight = 0;
   private readingPaused = false;
+  /** Waiting for no frame to be in flight (`whenFramesSettled`). */
+  private settledWaiters: Array<() => void> = [];
   /** When the send buffer was first seen over its limit, at consecutive checks (slow consumer). */
   private overLimitSince: number | undefined;
   /** The tail of this session's Sync replays: one runs at a time (issue #7 item 2). */
@@ -226,10 +228,21 @@ export class DeviceSession {
   frameFinished(bytes: number): void {
     this.framesInFlight--;
     this.bytesInFlight -= bytes;
+    if (this.framesInFlight === 0 && this.settledWaiters.length > 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
     if (this.readingPaused && this.framesInFlight <= this.limits.maxFramesInFlight / 2 && this.bytesInFlight <= this.limits.maxBytesInFlight / 2) {
       this.readingPaused = false;
       if (this.transport.isOpen) this.transport.resumeReading();
     }
+  }
+
+  /**
+   * Resolves once no frame of this connection is being handled. After a close nothing new starts
+   * (the dispatcher drops frames of a closed transport), so a device handoff waits here for the
+   * OffsetCommits already received before flushing the cursor (SPEC §7.3, server/router.ts).
+   */
+  whenFramesSettled(): Promise<void> {
+    if (this.framesInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
   /** Runs `replay` after this session's earlier replays: one Sync replay in flight per session. */

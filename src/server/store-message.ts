@@ -3,7 +3,7 @@
  * blocked sender, store durably (one transaction for both queues), then hand the new entries to
  * delivery. The caller answers with the outcome (an Ack, or JSON).
  */
-import { StoreOverloadedError, StoreUnavailableError } from '../core/errors.js';
+import { ProtocolError, StoreOverloadedError, StoreUnavailableError } from '../core/errors.js';
 import { Code, MessageType, Status, checkMessage, pb, type MessageInit } from '../protocol/index.js';
 import type { ServerContext } from './context.js';
 import { identityOf, isSpoofed, type Sender } from './sender.js';
@@ -16,7 +16,6 @@ export interface MessageOutcome {
   userOffset: number;
 }
 
-
 export async function storeMessage(ctx: ServerContext, sender: Sender, message: InstanceType<typeof pb.Message>): Promise<MessageOutcome> {
   const refused = (code: number, details: string): MessageOutcome => ({ code, details, signalId: '', userOffset: 0 });
   const problem = checkMessage(message, ctx.limits);
@@ -25,7 +24,9 @@ export async function storeMessage(ctx: ServerContext, sender: Sender, message: 
   const to = message.to!;
   try {
     // SPEC §6 F7: a blocked sender's messages are refused; nothing is stored or delivered.
-    if (await ctx.contacts.isBlocked(to.eid!, sender.eid)) return refused(Code.Forbidden, 'the recipient does not accept messages from you');
+    if (!ctx.store.refusesBlockedOnAppend && (await ctx.contacts.isBlocked(to.eid!, sender.eid))) {
+      return refused(Code.Forbidden, 'the recipient does not accept messages from you');
+    }
     const appended = await ctx.store.appendMessage({
       senderEid: sender.eid,
       senderDevice: sender.device,
@@ -44,6 +45,9 @@ export async function storeMessage(ctx: ServerContext, sender: Sender, message: 
       logRefusal(ctx, err, overloaded);
       return refused(Code.Unavailable, overloaded ? 'server overloaded, retry later' : 'storage unavailable, retry later');
     }
+    // An engine that decides a refusal inside its transaction (PostgreSQL checks blocks under the
+    // queue lock) answers with a ProtocolError carrying the SPEC §10 code.
+    if (err instanceof ProtocolError) return refused(err.code, err.message);
     ctx.logger.error({ err }, 'storing a message failed');
     return refused(Code.Internal, 'internal error');
   }

@@ -42,7 +42,10 @@ export function contactStoreContract(name: string, open: (limits?: ContactLimits
       const subscribed = await act(store, ContactAction.SUBSCRIBE, 'alice', 'bob', 'phone');
       expect(subscribed).toMatchObject({ result: 'applied' });
       if (subscribed.result !== 'applied') return;
-      expect(subscribed.entries.map((e) => [e.eid, e.offset, e.authorDevice, e.kind])).toEqual([['alice', 1, 'phone', 3], ['bob', 1, '', 3]]);
+      expect(subscribed.entries.map((e) => [e.eid, e.offset, e.authorDevice, e.kind])).toEqual([
+        ['alice', 1, 'phone', 3],
+        ['bob', 1, '', 3],
+      ]);
       expect(await store.isSubscribed('alice', 'bob')).toBe(false);
       expect(await store.listContacts('alice')).toEqual([{ eid: 'bob', relation: Relation.PENDING_OUT }]);
       expect(await store.listContacts('bob')).toEqual([{ eid: 'alice', relation: Relation.PENDING_IN }]);
@@ -134,7 +137,12 @@ export function contactStoreContract(name: string, open: (limits?: ContactLimits
 
     describe('receipts (SPEC §6 F4)', () => {
       const receipt = (signalId: string, status: number, device = 'b1', from = 'bob', to = 'alice') => ({
-        messageSignalId: signalId, status, senderEid: from, senderDevice: device, toEid: to, body: new Uint8Array([status]),
+        messageSignalId: signalId,
+        status,
+        senderEid: from,
+        senderDevice: device,
+        toEid: to,
+        body: new Uint8Array([status]),
       });
 
       it(`${name} - a receipt is stored in both queues, once per (message, status), whichever device sends it`, async () => {

@@ -50,13 +50,18 @@ export function bodyOf(entry: QueueEntry): { text: string; signalId: string; sto
   return JSON.parse(decoder.decode(entry.body)) as { text: string; signalId: string; storedAt: number };
 }
 
-export function messageStoreContract(name: string, open: (options?: OpenOptions) => Promise<OpenedStore>): void {
-  // Two instances over the same data (SPEC §11), for engines whose opener offers `openAnother`.
-  // Not for SQLite: two SqliteMessageStores over one file are not supported (each keeps the signal
-  // id counter, queue heads and a block cache in memory); sharing data between nodes is the
-  // cluster engine's job (issue #8), so the SQLite opener offers no `openAnother` and the section
-  // reports its tests as skipped.
-  twoInstancesContract(name, open);
+/** What an engine offers beyond the single-instance contract. */
+export interface EngineCapabilities {
+  /** Several instances over one data set (cluster engines): the two-instance section runs. */
+  shared: boolean;
+}
+
+export function messageStoreContract(name: string, open: (options?: OpenOptions) => Promise<OpenedStore>, capabilities: EngineCapabilities): void {
+  // Two instances over the same data (SPEC §11), for the engines built for it. Not for SQLite: two
+  // SqliteMessageStores over one file are not supported (each keeps the signal id counter, queue
+  // heads and a block cache in memory); sharing data between nodes is the cluster engine's job, so
+  // the section is not registered for it at all (nothing reported as skipped).
+  if (capabilities.shared) twoInstancesContract(name, open);
 
   describe(`MessageStore contract: ${name}`, () => {
     let opened: OpenedStore | undefined;
@@ -110,10 +115,7 @@ export function messageStoreContract(name: string, open: (options?: OpenOptions)
         expect(appended.duplicate).toBe(false);
         expect(appended.senderOffset).toBe(1);
         expect(appended.entries).toHaveLength(2);
-        const [sender, recipient] = [
-          appended.entries.find((entry) => entry.eid === 'alice')!,
-          appended.entries.find((entry) => entry.eid === 'bob')!,
-        ];
+        const [sender, recipient] = [appended.entries.find((entry) => entry.eid === 'alice')!, appended.entries.find((entry) => entry.eid === 'bob')!];
         expect(sender).toMatchObject({ eid: 'alice', offset: 1, authorDevice: 'a1', targetDevice: '', signalId: appended.signalId });
         expect(recipient).toMatchObject({ eid: 'bob', offset: 3, authorDevice: '', targetDevice: '', signalId: appended.signalId });
         const [stored] = await store.readEntries('bob', 2, 10);
@@ -154,7 +156,12 @@ export function messageStoreContract(name: string, open: (options?: OpenOptions)
       it(`${name} - signal ids come from one increasing global sequence`, async () => {
         const store = await fresh();
         const ids: bigint[] = [];
-        for (const [from, to] of [['alice', 'bob'], ['carol', 'dave'], ['bob', 'alice'], ['erin', 'erin']] as const) {
+        for (const [from, to] of [
+          ['alice', 'bob'],
+          ['carol', 'dave'],
+          ['bob', 'alice'],
+          ['erin', 'erin'],
+        ] as const) {
           const appended = await send(store, [from, 'd'], [to], `m-${from}-${to}`);
           expect(appended.signalId).toMatch(/^[1-9][0-9]*$/);
           ids.push(BigInt(appended.signalId));
@@ -252,7 +259,11 @@ export function messageStoreContract(name: string, open: (options?: OpenOptions)
         const store = await fresh();
         const binary = Uint8Array.from({ length: 300 }, (_, i) => (i * 37) % 256);
         await store.appendMessage({
-          senderEid: 'alice', senderDevice: 'a1', clientId: 'bin', recipientEid: 'bob', recipientDevice: '',
+          senderEid: 'alice',
+          senderDevice: 'a1',
+          clientId: 'bin',
+          recipientEid: 'bob',
+          recipientDevice: '',
           encodeBody: () => binary,
         });
         const [entry] = await store.readEntries('bob', 0, 1);
@@ -478,7 +489,9 @@ export function messageStoreContract(name: string, open: (options?: OpenOptions)
           get store() {
             return store;
           },
-          at: (t: number) => void (time = t),
+          at: (t: number) => {
+            time = t;
+          },
           reopen: async () => {
             if (!reopenable) throw new Error('not reopenable');
             store = await reopen(store);
@@ -506,7 +519,10 @@ export function messageStoreContract(name: string, open: (options?: OpenOptions)
         expect(await store.queueInfo('alice')).toMatchObject({ head: 5, first: 4 });
         expect(await store.queueInfo('carol')).toMatchObject({ head: 1, first: 2 });
         const bob = await store.readEntries('bob', 0, 100);
-        expect(bob.map((entry) => [entry.offset, bodyOf(entry).text])).toEqual([[5, 'm4'], [6, 'm5']]);
+        expect(bob.map((entry) => [entry.offset, bodyOf(entry).text])).toEqual([
+          [5, 'm4'],
+          [6, 'm5'],
+        ]);
         expect((await store.readEntries('bob', 2, 100)).map((entry) => entry.offset)).toEqual([5, 6]);
         expect(await store.readEntries('carol', 0, 100)).toEqual([]);
         for (const eid of ['alice', 'bob', 'carol']) await expectContiguous(store, eid);

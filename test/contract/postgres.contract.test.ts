@@ -12,21 +12,25 @@ import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { contactStoreContract } from './contact-store.contract.js';
 import { bodyOf, messageStoreContract, newMessage } from './message-store.contract.js';
 
-messageStoreContract('postgres', async ({ now } = {}) => {
-  const schema = await createTestSchema();
-  try {
-    const open = (options: { now?: () => number } = {}) => PostgresMessageStore.open({ pool: schema.pool(), now: options.now ?? now, schema: schema.name });
-    return {
-      store: await open(),
-      reopen: () => open(),
-      openAnother: (options) => open(options),
-      cleanup: () => schema.drop(),
-    };
-  } catch (err) {
-    await schema.drop();
-    throw err;
-  }
-});
+messageStoreContract(
+  'postgres',
+  async ({ now } = {}) => {
+    const schema = await createTestSchema();
+    try {
+      const open = (options: { now?: () => number } = {}) => PostgresMessageStore.open({ pool: schema.pool(), now: options.now ?? now, schema: schema.name });
+      return {
+        store: await open(),
+        reopen: () => open(),
+        openAnother: (options) => open(options),
+        cleanup: () => schema.drop(),
+      };
+    } catch (err) {
+      await schema.drop();
+      throw err;
+    }
+  },
+  { shared: true },
+);
 
 contactStoreContract('postgres', async (limits) => {
   const schema = await createTestSchema();
@@ -93,13 +97,20 @@ describe('PostgresMessageStore', () => {
       const store = await PostgresMessageStore.open({ pool: schema.pool() });
       const bad = { action: ContactAction.LIST, actorEid: 'alice', actorDevice: 'a1', otherEid: 'bob', body: new Uint8Array([1]) };
       // Queued in one turn, so they share a transaction.
-      const [first, refused, second, nul] = await Promise.allSettled([
+      const [first, refused, second, nul, unencodable] = await Promise.allSettled([
         store.appendMessage(newMessage(['alice', 'a1'], ['bob'], 'm1')),
         store.applyContactAction(bad),
         store.appendMessage(newMessage(['alice', 'a1'], ['bob'], 'm2')),
         store.appendMessage(newMessage(['alice', 'a1'], ['bob\u0000'], 'm3')),
+        store.appendMessage({
+          ...newMessage(['alice', 'a1'], ['bob'], 'm4'),
+          encodeBody: () => {
+            throw new RangeError('cannot encode');
+          },
+        }),
       ]);
-      expect(first, String((first as PromiseRejectedResult).reason?.stack)).toMatchObject({ status: 'fulfilled' });
+      expect(unencodable).toMatchObject({ status: 'rejected', reason: { message: 'cannot encode' } });
+      expect(first.status).toBe('fulfilled');
       expect(second.status).toBe('fulfilled');
       expect(refused).toMatchObject({ status: 'rejected', reason: { message: 'contact action 7 does not change state' } });
       expect(nul).toMatchObject({ status: 'rejected', reason: { name: 'ProtocolError', code: 400 } });
@@ -150,7 +161,13 @@ describe('PostgresMessageStore', () => {
     try {
       const url = new URL(POSTGRES_URL);
       url.port = String(proxy.port);
-      const pool = new pg.Pool({ connectionString: url.toString(), max: 4, options: `-c search_path=${schema.name}`, application_name: schema.name, connectionTimeoutMillis: 2000 });
+      const pool = new pg.Pool({
+        connectionString: url.toString(),
+        max: 4,
+        options: `-c search_path=${schema.name}`,
+        application_name: schema.name,
+        connectionTimeoutMillis: 2000,
+      });
       pool.on('error', () => undefined);
       const store = await PostgresMessageStore.open({ pool });
       await store.appendMessage(newMessage(['alice', 'a1'], ['bob'], 'before'));

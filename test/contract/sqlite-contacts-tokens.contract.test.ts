@@ -1,7 +1,7 @@
 /**
  * The ContactStore and TokenStore contracts against the embedded engines (SqliteMessageStore,
  * SqliteTokenStore), and the LeaderLock contract against MemoryLeaderLock. Their two-instance
- * tests are skipped: the embedded engines serve one instance per data set (see
+ * sections are not registered: the embedded engines serve one instance per data set (see
  * message-store.contract.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,17 +22,25 @@ contactStoreContract('sqlite', async (limits) => {
   };
 });
 
-tokenStoreContract('sqlite', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bimip-tokens-'));
-  const path = join(dir, 'auth.sqlite');
-  return {
-    store: new SqliteTokenStore(path),
-    reopen: async () => new SqliteTokenStore(path),
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-});
+tokenStoreContract(
+  'sqlite',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bimip-tokens-'));
+    const path = join(dir, 'auth.sqlite');
+    return {
+      store: new SqliteTokenStore(path),
+      reopen: async () => new SqliteTokenStore(path),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+  { shared: false },
+);
 
-leaderLockContract('memory', async () => {
-  const group: MemoryLeaderGroup = new Map();
-  return { make: async (name = 'retention') => new MemoryLeaderLock(name, group), cleanup: async () => undefined };
-});
+leaderLockContract(
+  'memory',
+  async () => {
+    const group: MemoryLeaderGroup = new Map();
+    return { make: async (name = 'retention') => new MemoryLeaderLock(name, group), cleanup: async () => undefined };
+  },
+  { connectionLoss: false },
+);

@@ -8,6 +8,7 @@ import { setUpAuth, type AuthSetup } from '../../src/cli/auth-setup.js';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
+import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { expect } from 'vitest';
 import { BimipClient, type MessageEntry, type QueueEntry } from '../../src/client/index.js';
 import { BimipServer, type BimipServerOptions } from '../../src/server/bimip-server.js';
@@ -32,7 +33,15 @@ export interface Harness {
 
 /** The real token machinery (SQLite token store in `dataDir`, HS256 with TEST_SECRET); close `store` when done. */
 export function openTestAuth(dataDir: string): Promise<AuthSetup> {
-  return setUpAuth({ dataDir, jwtSecret: TEST_SECRET, jwtPublicKeyPath: undefined, jwtIssuer: undefined, jwtAudience: undefined, accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 });
+  return setUpAuth({
+    dataDir,
+    jwtSecret: TEST_SECRET,
+    jwtPublicKeyPath: undefined,
+    jwtIssuer: undefined,
+    jwtAudience: undefined,
+    accessTtlSeconds: 3600,
+    refreshTtlSeconds: 86_400,
+  });
 }
 
 export function tempDir(prefix = 'bimip-test-'): string {
@@ -49,7 +58,15 @@ export async function startHarness(
   const authStores: Array<{ close(): Promise<void> }> = [];
   const boot = async (): Promise<{ server: BimipServer; store: SqliteMessageStore; tokens: TokenService }> => {
     const store = await SqliteMessageStore.open({ ...storeOptions, path: join(dataDir, 'bimip.sqlite') });
-    const auth = await setUpAuth({ dataDir, jwtSecret: TEST_SECRET, jwtPublicKeyPath: undefined, jwtIssuer: undefined, jwtAudience: undefined, accessTtlSeconds: 3600, refreshTtlSeconds: 86_400 });
+    const auth = await setUpAuth({
+      dataDir,
+      jwtSecret: TEST_SECRET,
+      jwtPublicKeyPath: undefined,
+      jwtIssuer: undefined,
+      jwtAudience: undefined,
+      accessTtlSeconds: 3600,
+      refreshTtlSeconds: 86_400,
+    });
     const server = await BimipServer.start({
       host: '127.0.0.1',
       port: 0,
@@ -57,6 +74,7 @@ export async function startHarness(
       contacts: store,
       bus: MemoryBus.standalone(),
       presence: new MemoryPresenceStore(),
+      ownership: new MemoryDeviceOwnership(),
       tokens: auth.tokens,
       logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
       ...overrides,
@@ -109,10 +127,7 @@ export async function takeEntries(client: BimipClient, count: number, timeoutMs 
   while (taken.length < count) {
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw new Error(`timed out after ${taken.length}/${count} entries`);
-    const next = await Promise.race([
-      client.entries.next(),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), remaining)),
-    ]);
+    const next = await Promise.race([client.entries.next(), new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), remaining))]);
     if (next === 'timeout') throw new Error(`timed out after ${taken.length}/${count} entries`);
     if (next.done) throw new Error(`stream ended after ${taken.length}/${count} entries`);
     taken.push(next.value);

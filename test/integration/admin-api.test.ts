@@ -9,7 +9,11 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function request(harness: Harness, path: string, init: { method?: string; body?: string; bearer?: string | null; headers?: Record<string, string> } = {}) {
+async function request(
+  harness: Harness,
+  path: string,
+  init: { method?: string; body?: string; bearer?: string | null; headers?: Record<string, string> } = {},
+) {
   const bearer = init.bearer === undefined ? ADMIN : init.bearer;
   const response = await fetch(`http://127.0.0.1:${harness.server.port}${path}`, {
     method: init.method ?? 'POST',
@@ -26,7 +30,12 @@ describe('admin API: messages', () => {
     h = await startHarness({ adminToken: ADMIN });
     const b = await h.connect('b@example.com', 'phone');
     await b.caughtUp;
-    const first = await send(h, { id: 'order-1', from: { eid: 'a@example.com', device: 'backend' }, to: 'b@example.com', payload: { text: 'your order shipped' } });
+    const first = await send(h, {
+      id: 'order-1',
+      from: { eid: 'a@example.com', device: 'backend' },
+      to: 'b@example.com',
+      payload: { text: 'your order shipped' },
+    });
     expect(first).toMatchObject({ status: 200, body: { code: 200, id: 'order-1', user_offset: 1, status: 1 } });
     const [entry] = await takeEntries(b, 1);
     expect(entry!.kind).toBe('message');
@@ -72,10 +81,15 @@ describe('admin API: access', () => {
     expect(await request(h, '/v1/messages', { body, bearer: 'wrong-token-0123456789' })).toMatchObject({ status: 403 });
     expect(await request(h, '/v1/messages', { body: '{"id": ' })).toMatchObject({ status: 400, body: { error: 'body is not valid JSON' } });
     expect(await request(h, '/v1/messages', { body: '[1,2]' })).toMatchObject({ status: 400 });
-    expect(await request(h, '/v1/messages', { body: JSON.stringify({ id: 'm', to: 'b@example.com', payload: 'x'.repeat(100_000) }) })).toMatchObject({ status: 413 });
+    expect(await request(h, '/v1/messages', { body: JSON.stringify({ id: 'm', to: 'b@example.com', payload: 'x'.repeat(100_000) }) })).toMatchObject({
+      status: 413,
+    });
     expect(await request(h, '/v1/messages', { method: 'GET' })).toMatchObject({ status: 405 });
     expect(await request(h, '/v1/nothing', { body })).toMatchObject({ status: 404 });
-    expect(await request(h, '/v1/tokens', { body: JSON.stringify({ eid: 'a@example.com' }) })).toMatchObject({ status: 400, body: { error: 'device is required' } });
+    expect(await request(h, '/v1/tokens', { body: JSON.stringify({ eid: 'a@example.com' }) })).toMatchObject({
+      status: 400,
+      body: { error: 'device is required' },
+    });
     expect((await h.store.queueInfo('b@example.com')).head).toBe(0);
     // Still serving afterwards.
     expect((await request(h, '/v1/messages', { body })).status).toBe(200);

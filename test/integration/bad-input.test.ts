@@ -128,7 +128,9 @@ describe('bad input - frames that are not a valid envelope', () => {
     const before = storedCounts(h.dataDir);
 
     // A Message under route 3 (PingPong): refused, not stored, not delivered.
-    client.sendRaw(pb.MessageScheme.encode({ route: Route.PingPong, message: { id: 'mm-1', to: { eid: receiverEid }, payload: new Uint8Array([1]) } }).finish());
+    client.sendRaw(
+      pb.MessageScheme.encode({ route: Route.PingPong, message: { id: 'mm-1', to: { eid: receiverEid }, payload: new Uint8Array([1]) } }).finish(),
+    );
     const first = await nextError(client, 0);
     expect(first).toMatchObject({ code: Code.BadRequest, errorOrigin: Route.PingPong, id: 'mm-1' });
 
@@ -263,7 +265,10 @@ describe('bad input - invalid messages', () => {
       expect(ack, id).toMatchObject({ id, code: Code.Forbidden, signalId: '', userOffset: 0 });
     }
     // SPEC §4: any from other than exactly the session's identity is a 403, a device without an eid too.
-    const deviceOnly = await within(client.send({ id: 'spoof-device-only', to: receiverEid, from: { connectionResourceId: 'phone' }, payload: 'spoof' }), 'Ack');
+    const deviceOnly = await within(
+      client.send({ id: 'spoof-device-only', to: receiverEid, from: { connectionResourceId: 'phone' }, payload: 'spoof' }),
+      'Ack',
+    );
     expect(deviceOnly.code).toBe(Code.Forbidden);
     expect(deviceOnly.id).toBe('spoof-device-only');
     expect(await noEntryWithin(receiver, 150)).toBe(true);
@@ -272,7 +277,10 @@ describe('bad input - invalid messages', () => {
     expect((await h.store.queueInfo(senderEid)).head).toBe(0);
 
     // Control: exactly the session's identity is accepted, and the id refused before is still free.
-    const ok = await within(client.send({ id: 'spoof-other-eid', to: receiverEid, from: { eid: senderEid, connectionResourceId: 'phone' }, payload: 'real' }), 'Ack');
+    const ok = await within(
+      client.send({ id: 'spoof-other-eid', to: receiverEid, from: { eid: senderEid, connectionResourceId: 'phone' }, payload: 'real' }),
+      'Ack',
+    );
     expect(ok.code).toBe(Code.OK);
     const [entry] = await takeMessages(receiver, 1);
     expect(entry!.message.from).toMatchObject({ eid: senderEid, connectionResourceId: 'phone' });
@@ -359,12 +367,22 @@ describe('bad input - upgrade refused', () => {
     await expectRefused('token signed with another secret', url, bearer(forged), 401, eid);
     const sign = (claims: Record<string, unknown>, build: (jwt: SignJWT) => SignJWT = (jwt) => jwt): Promise<string> =>
       build(new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' })).sign(key);
-    const full = (jwt: SignJWT): SignJWT => jwt.setJti(crypto.randomUUID()).setIssuedAt(nowSeconds()).setExpirationTime(nowSeconds() + 600);
+    const full = (jwt: SignJWT): SignJWT =>
+      jwt
+        .setJti(crypto.randomUUID())
+        .setIssuedAt(nowSeconds())
+        .setExpirationTime(nowSeconds() + 600);
     await expectRefused('no device_id', url, bearer(await sign({ eid }, full)), 401, eid);
     await expectRefused('empty device_id', url, bearer(await sign({ eid, device_id: '' }, full)), 401, eid);
     await expectRefused('no eid', url, bearer(await sign({ device_id: 'phone' }, full)), 401, eid);
     await expectRefused('no exp', url, bearer(await sign({ eid, device_id: 'phone' }, (jwt) => jwt.setJti('j-1').setIssuedAt(nowSeconds()))), 401, eid);
-    await expectRefused('no jti', url, bearer(await sign({ eid, device_id: 'phone' }, (jwt) => jwt.setIssuedAt(nowSeconds()).setExpirationTime(nowSeconds() + 600))), 401, eid);
+    await expectRefused(
+      'no jti',
+      url,
+      bearer(await sign({ eid, device_id: 'phone' }, (jwt) => jwt.setIssuedAt(nowSeconds()).setExpirationTime(nowSeconds() + 600))),
+      401,
+      eid,
+    );
     const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(
       JSON.stringify({ eid, device_id: 'phone', jti: 'j-2', exp: nowSeconds() + 600 }),
     ).toString('base64url')}.`;

@@ -71,20 +71,22 @@ function fire(client: BimipClient, ids: string[], spacingMs: number, onAck: (ack
   const volley: Omit<Volley, 'settled'> = { acked: new Map(), otherAcks: [], lost: [] };
   const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
   const sends = ids.map((id, index) =>
-    delay(index * spacingMs).then(() => client.send({ id, to: RECEIVER, payload: payloadFor(id) })).then(
-      (ack) => {
-        if (ack.code === Code.OK) {
-          volley.acked.set(id, ack);
-          onAck(volley.acked.size);
-        } else {
-          volley.otherAcks.push(ack);
-        }
-      },
-      (err: unknown) => {
-        if (!(err instanceof ConnectionClosedError)) throw err;
-        volley.lost.push(id);
-      },
-    ),
+    delay(index * spacingMs)
+      .then(() => client.send({ id, to: RECEIVER, payload: payloadFor(id) }))
+      .then(
+        (ack) => {
+          if (ack.code === Code.OK) {
+            volley.acked.set(id, ack);
+            onAck(volley.acked.size);
+          } else {
+            volley.otherAcks.push(ack);
+          }
+        },
+        (err: unknown) => {
+          if (!(err instanceof ConnectionClosedError)) throw err;
+          volley.lost.push(id);
+        },
+      ),
   );
   return { ...volley, settled: Promise.all(sends).then(() => undefined) };
 }

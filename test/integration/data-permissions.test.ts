@@ -43,7 +43,11 @@ async function start(dataDir: string): Promise<ServerProcess> {
 /** A message and a token, so every database has been written. */
 async function useIt(process: ServerProcess, messageId = 'm-1'): Promise<void> {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
-  const sent = await fetch(`${process.baseUrl}/v1/messages`, { method: 'POST', headers, body: JSON.stringify({ id: messageId, to: 'b@example.com', payload: 'secret words' }) });
+  const sent = await fetch(`${process.baseUrl}/v1/messages`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ id: messageId, to: 'b@example.com', payload: 'secret words' }),
+  });
   expect(sent.status).toBe(200);
   const issued = await fetch(`${process.baseUrl}/v1/tokens`, { method: 'POST', headers, body: JSON.stringify({ eid: 'b@example.com', device: 'phone' }) });
   expect(issued.status).toBe(201);

@@ -66,7 +66,10 @@ const CORPUS: Array<[string, string | Buffer]> = [
   ['huge content-length, no body', 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n'],
   ['bad chunked encoding', 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
   ['upgrade without key', 'GET /bimip HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n'],
-  ['upgrade with a bad version', 'GET /bimip?token=x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: abc\r\n\r\n'],
+  [
+    'upgrade with a bad version',
+    'GET /bimip?token=x HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: abc\r\n\r\n',
+  ],
   ['upgrade with an empty bearer', `GET /bimip HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \r\n${UPGRADE}\r\n`],
   ['upgrade with a junk bearer', `GET /bimip HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a.'.repeat(3000)}\r\n${UPGRADE}\r\n`],
   ['upgrade to another protocol', 'GET /bimip HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n'],

@@ -52,7 +52,11 @@ describe('per-user limits (issue #7)', () => {
     const before = { blocks: rows('blocks'), entries: rows('entries'), head: (await h.store.queueInfo(B)).head };
     expect(before.blocks).toBe(2);
 
-    await expect(b.block('x3@example.com')).rejects.toMatchObject({ code: 403, origin: 16, details: expect.stringContaining('block list is full (2 entries)') });
+    await expect(b.block('x3@example.com')).rejects.toMatchObject({
+      code: 403,
+      origin: 16,
+      details: expect.stringContaining('block list is full (2 entries)'),
+    });
     expect(rows('blocks')).toBe(before.blocks);
     expect(rows('entries')).toBe(before.entries);
     expect((await h.store.queueInfo(B)).head).toBe(before.head);

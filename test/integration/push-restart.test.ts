@@ -37,7 +37,12 @@ describe('push webhook across a restart', () => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        hits.push({ status: answer, delivery: String(request.headers['x-bimip-delivery']), raw: Buffer.concat(chunks).toString('utf8'), signature: String(request.headers['x-bimip-signature']) });
+        hits.push({
+          status: answer,
+          delivery: String(request.headers['x-bimip-delivery']),
+          raw: Buffer.concat(chunks).toString('utf8'),
+          signature: String(request.headers['x-bimip-signature']),
+        });
         response.writeHead(answer).end();
       });
     });
@@ -70,7 +75,13 @@ describe('push webhook across a restart', () => {
     const delivered = hits.filter((hit) => hit.status === 200);
     expect(delivered).toHaveLength(1);
     expect(delivered[0]!.delivery).toBe(hits[0]!.delivery);
-    expect(JSON.parse(delivered[0]!.raw)).toMatchObject({ kind: 'entry', to: 'b@example.com', offline_devices: ['phone'], message_id: 'wake-up', signal_id: ack.signalId });
+    expect(JSON.parse(delivered[0]!.raw)).toMatchObject({
+      kind: 'entry',
+      to: 'b@example.com',
+      offline_devices: ['phone'],
+      message_id: 'wake-up',
+      signal_id: ack.signalId,
+    });
     expect(verifySignature(delivered[0]!.raw, delivered[0]!.signature, HOOK_SECRET)).toBe(true);
   }, 30_000);
 });

@@ -57,7 +57,15 @@ describe('push notices (F9)', () => {
     expect(ack.code).toBe(200);
     await waitFor(() => received.length >= 1, 'the push notice');
     const [notice] = received;
-    expect(notice!.body).toMatchObject({ kind: 'entry', to: 'b@example.com', offline_devices: ['phone'], from: 'a@example.com', signal_id: ack.signalId, message_id: 'secret-msg', status: 1 });
+    expect(notice!.body).toMatchObject({
+      kind: 'entry',
+      to: 'b@example.com',
+      offline_devices: ['phone'],
+      from: 'a@example.com',
+      signal_id: ack.signalId,
+      message_id: 'secret-msg',
+      status: 1,
+    });
     expect(notice!.raw).not.toContain('top secret');
     expect(notice!.raw).not.toContain('Y2lwaGVy');
     expect(verifySignature(notice!.raw, notice!.signature, SECRET)).toBe(true);

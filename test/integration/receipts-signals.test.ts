@@ -165,7 +165,9 @@ describe('transient signals (F5)', () => {
     const a = await online('a@example.com', 'phone');
     a.sendSignal('b@example.com', 11, 'call-1');
     await waitFor(() => pushes.length >= 1, 'the CALLING push notice');
-    expect(pushes).toEqual([expect.objectContaining({ kind: 'calling', to: 'b@example.com', from: 'a@example.com', messageId: 'call-1', status: 11, offlineDevices: ['phone'] })]);
+    expect(pushes).toEqual([
+      expect.objectContaining({ kind: 'calling', to: 'b@example.com', from: 'a@example.com', messageId: 'call-1', status: 11, offlineDevices: ['phone'] }),
+    ]);
     const b = await online('b@example.com', 'phone');
     a.sendSignal('b@example.com', 11, 'call-2');
     expect((await nextSignal(b)).id).toBe('call-2');

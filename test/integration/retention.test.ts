@@ -71,7 +71,14 @@ describe('retention (F10) with the caught-up marker (F2)', () => {
     // One retention period after the boundary (at the first tick), a scheduled run removes m1–m3 from both queues.
     const clock = new FakeClock(boundary + RETENTION - INTERVAL);
     const registry = new Registry();
-    const retention = new RetentionService({ store: h.store, clock, logger: pino({ level: 'silent' }), retentionMs: RETENTION, intervalMs: INTERVAL, registry });
+    const retention = new RetentionService({
+      store: h.store,
+      clock,
+      logger: pino({ level: 'silent' }),
+      retentionMs: RETENTION,
+      intervalMs: INTERVAL,
+      registry,
+    });
     retention.start();
     clock.advance(INTERVAL);
     const run = await retention.runOnce();
@@ -87,7 +94,10 @@ describe('retention (F10) with the caught-up marker (F2)', () => {
     expect(back.marker).toMatchObject({ cursor: 1, headOffset: 5, firstOffset: 4 });
     expect(back.marker.firstOffset).toBeGreaterThan(back.marker.cursor + 1);
     const entries = await takeEntries(back.client, 2);
-    expect(entries.map((entry) => [entry.offset, entry.kind === 'message' ? text(entry.message.payload) : entry.kind])).toEqual([[4, 'm4'], [5, 'm5']]);
+    expect(entries.map((entry) => [entry.offset, entry.kind === 'message' ? text(entry.message.payload) : entry.kind])).toEqual([
+      [4, 'm4'],
+      [5, 'm5'],
+    ]);
     expect(await noEntryWithin(back.client, 100)).toBe(true);
 
     // The tablet is a first-time device again: its cursor starts at the head, nothing is pushed.

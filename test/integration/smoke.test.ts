@@ -2,8 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, takeMessages, text, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
-beforeEach(async () => { h = await startHarness(); });
-afterEach(async () => { await h.close(); });
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
 
 describe('send', () => {
   it('send - A sends to B, gets Ack 200 and B receives it', async () => {

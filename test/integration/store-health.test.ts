@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
+import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { BimipClient } from '../../src/client/index.js';
 import { BimipServer } from '../../src/server/bimip-server.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
@@ -41,7 +42,17 @@ describe('store write health', () => {
     const healthChanges: boolean[] = [];
     const store = await SqliteMessageStore.open({ path, maxDatabaseBytes: 1.5 * 1024 * 1024, onWriteHealth: (healthy) => healthChanges.push(healthy) });
     const auth = await openTestAuth(dataDir);
-    const server = await BimipServer.start({ host: '127.0.0.1', port: 0, store, contacts: store, bus: MemoryBus.standalone(), presence: new MemoryPresenceStore(), tokens: auth.tokens, logger: pino({ level: 'silent' }) });
+    const server = await BimipServer.start({
+      host: '127.0.0.1',
+      port: 0,
+      store,
+      contacts: store,
+      bus: MemoryBus.standalone(),
+      presence: new MemoryPresenceStore(),
+      ownership: new MemoryDeviceOwnership(),
+      tokens: auth.tokens,
+      logger: pino({ level: 'silent' }),
+    });
     cleanups.push(async () => {
       await server.stop();
       await auth.store.close();

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
+import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { BimipClient } from '../../src/client/index.js';
 import { StoreOverloadedError } from '../../src/core/errors.js';
 import type { NewMessage } from '../../src/core/types.js';
@@ -84,7 +85,18 @@ describe('store overload', () => {
     const auth = await openTestAuth(dataDir);
     const logLines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
-    const server = await BimipServer.start({ host: '127.0.0.1', port: 0, store, contacts: store, bus: MemoryBus.standalone(), presence: new MemoryPresenceStore(), tokens: auth.tokens, logger, session: { ratePerSecond: 0 } });
+    const server = await BimipServer.start({
+      host: '127.0.0.1',
+      port: 0,
+      store,
+      contacts: store,
+      bus: MemoryBus.standalone(),
+      presence: new MemoryPresenceStore(),
+      ownership: new MemoryDeviceOwnership(),
+      tokens: auth.tokens,
+      logger,
+      session: { ratePerSecond: 0 },
+    });
     cleanups.push(async () => {
       await server.stop();
       await auth.store.close();

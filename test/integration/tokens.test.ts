@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
+import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { setUpAuth } from '../../src/cli/auth-setup.js';
 import { BimipClient, TokenAuthorityError } from '../../src/client/index.js';
 import { BimipServer } from '../../src/server/bimip-server.js';
@@ -90,7 +91,11 @@ describe('tokens', () => {
     const client = await server.connect('a@example.com', 'phone');
     const valid = await client.validateToken(await server.token('b@example.com', 'tablet'));
     expect(valid).toMatchObject({ task: 2, details: 'valid', to: { eid: 'b@example.com', connectionResourceId: 'tablet' } });
-    const forged = await new SignJWT({ eid: 'b@example.com', device_id: 'x' }).setProtectedHeader({ alg: 'HS256' }).setJti('j').setExpirationTime('1h').sign(new TextEncoder().encode('another-secret-0123456789'));
+    const forged = await new SignJWT({ eid: 'b@example.com', device_id: 'x' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setJti('j')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('another-secret-0123456789'));
     await expect(client.validateToken(forged)).rejects.toBeInstanceOf(TokenAuthorityError);
   });
 
@@ -196,7 +201,7 @@ describe('logout - a fresh login right after it (issue #7 item 3)', () => {
     }
   });
 
-  it('logout - after ACCOUNT logout a fresh standard token works and the other devices\' live tokens stay refused', async () => {
+  it("logout - after ACCOUNT logout a fresh standard token works and the other devices' live tokens stay refused", async () => {
     const server = await harness();
     const laptopToken = await standardJwt('a@example.com', 'laptop');
     const laptop = await BimipClient.connect({ url: server.server.url, token: laptopToken });
@@ -216,12 +221,34 @@ describe('external issuer', () => {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const publicPath = join(dir, 'issuer.pem');
     writeFileSync(publicPath, publicKey.export({ type: 'spki', format: 'pem' }));
-    const auth = await setUpAuth({ dataDir: dir, jwtSecret: undefined, jwtPublicKeyPath: publicPath, jwtIssuer: undefined, jwtAudience: undefined, accessTtlSeconds: 3600, refreshTtlSeconds: 3600 });
+    const auth = await setUpAuth({
+      dataDir: dir,
+      jwtSecret: undefined,
+      jwtPublicKeyPath: publicPath,
+      jwtIssuer: undefined,
+      jwtAudience: undefined,
+      accessTtlSeconds: 3600,
+      refreshTtlSeconds: 3600,
+    });
     const store = await SqliteMessageStore.open({ path: join(dir, 'bimip.sqlite') });
-    const server = await BimipServer.start({ port: 0, store, contacts: store, bus: MemoryBus.standalone(), presence: new MemoryPresenceStore(), tokens: auth.tokens, logger: pino({ level: 'silent' }) });
+    const server = await BimipServer.start({
+      port: 0,
+      store,
+      contacts: store,
+      bus: MemoryBus.standalone(),
+      presence: new MemoryPresenceStore(),
+      ownership: new MemoryDeviceOwnership(),
+      tokens: auth.tokens,
+      logger: pino({ level: 'silent' }),
+    });
     try {
       const key = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'EdDSA');
-      const token = await new SignJWT({ eid: 'a@example.com', device_id: 'phone' }).setProtectedHeader({ alg: 'EdDSA' }).setJti(randomUUID()).setIssuedAt().setExpirationTime('1h').sign(key);
+      const token = await new SignJWT({ eid: 'a@example.com', device_id: 'phone' })
+        .setProtectedHeader({ alg: 'EdDSA' })
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(key);
       const client = await BimipClient.connect({ url: server.url, token });
       await client.caughtUp;
       await expect(client.refreshToken('bimip_rt_whatever')).rejects.toThrow(/external/);

@@ -71,8 +71,22 @@ async function drain<T>(queue: { size: number; next(): Promise<IteratorResult<T>
   return items;
 }
 
-const message = (offset: number, id = `m${offset}`) => ({ id, signalId: String(100 + offset), from: { eid: 'a@x' }, to: { eid: 'b@x' }, status: 1, userOffset: offset });
-const receipt = (offset: number) => ({ id: 'm1', signalId: '101', from: { eid: 'b@x', connectionResourceId: 'phone' }, to: { eid: 'a@x' }, status: 3, userOffset: offset });
+const message = (offset: number, id = `m${offset}`) => ({
+  id,
+  signalId: String(100 + offset),
+  from: { eid: 'a@x' },
+  to: { eid: 'b@x' },
+  status: 1,
+  userOffset: offset,
+});
+const receipt = (offset: number) => ({
+  id: 'm1',
+  signalId: '101',
+  from: { eid: 'b@x', connectionResourceId: 'phone' },
+  to: { eid: 'a@x' },
+  status: 3,
+  userOffset: offset,
+});
 const contactEvent = (offset: number) => ({ id: 'c1', from: { eid: 'c@x' }, to: { eid: 'a@x' }, action: ContactAction.SUBSCRIBE, type: 1, userOffset: offset });
 const summary = (entries: QueueEntry[]) => entries.map((entry) => [entry.kind, entry.offset]);
 
@@ -89,7 +103,12 @@ describe('client routing: queue entries', () => {
     socket.push('message', message(4));
 
     const entries = await drain(client.entries);
-    expect(summary(entries)).toEqual([['message', 1], ['signal', 2], ['contact', 3], ['message', 4]]);
+    expect(summary(entries)).toEqual([
+      ['message', 1],
+      ['signal', 2],
+      ['contact', 3],
+      ['message', 4],
+    ]);
     const [, signal, contact] = entries;
     expect(signal).toMatchObject({ kind: 'signal', signal: { id: 'm1', signalId: '101', status: 3 } });
     expect(contact).toMatchObject({ kind: 'contact', contact: { action: ContactAction.SUBSCRIBE, from: { eid: 'c@x' } } });
@@ -116,7 +135,11 @@ describe('client routing: queue entries', () => {
     socket.push('contact', contactEvent(3));
     socket.push('sync', { id: request.id, type: 2, headOffset: 3 });
     const result = await replay;
-    expect(summary(result.entries)).toEqual([['message', 1], ['signal', 2], ['contact', 3]]);
+    expect(summary(result.entries)).toEqual([
+      ['message', 1],
+      ['signal', 2],
+      ['contact', 3],
+    ]);
     expect(result.response.headOffset).toBe(3);
   });
 });
@@ -126,7 +149,10 @@ describe('client routing: transient signals, receipts sent', () => {
     const { client, socket } = await connected();
     socket.push('signal', { id: 't1', from: { eid: 'b@x' }, to: { eid: 'a@x' }, status: TransientStatus.TYPING });
     socket.push('signal', { id: 'call', from: { eid: 'b@x' }, status: TransientStatus.CALLING });
-    expect((await drain(client.signals)).map((signal) => [signal.id, signal.status])).toEqual([['t1', 6], ['call', 11]]);
+    expect((await drain(client.signals)).map((signal) => [signal.id, signal.status])).toEqual([
+      ['t1', 6],
+      ['call', 11],
+    ]);
     expect(client.entries.size).toBe(0);
   });
 
@@ -207,8 +233,17 @@ describe('client routing: awareness and visibility', () => {
     const snapshot = await client.awarenessSnapshot;
     expect(snapshot.awarenessList).toEqual([expect.objectContaining({ from: expect.objectContaining({ eid: 'b@x' }), status: 1 })]);
     expect(client.awareness.size).toBe(0);
-    socket.push('body', { route: 2, awarenessList: [{ from: { eid: 'b@x' }, status: 3 }, { from: { eid: 'c@x' }, status: 5 }] });
-    expect((await drain(client.awareness)).map((item) => [item.from?.eid, item.status])).toEqual([['b@x', 3], ['c@x', 5]]);
+    socket.push('body', {
+      route: 2,
+      awarenessList: [
+        { from: { eid: 'b@x' }, status: 3 },
+        { from: { eid: 'c@x' }, status: 5 },
+      ],
+    });
+    expect((await drain(client.awareness)).map((item) => [item.from?.eid, item.status])).toEqual([
+      ['b@x', 3],
+      ['c@x', 5],
+    ]);
     expect(await client.awarenessSnapshot).toBe(snapshot);
   });
 
@@ -264,8 +299,19 @@ describe('client routing: contacts', () => {
     const sent = socket.lastSent('contact');
     expect(sent).toMatchObject({ action: ContactAction.LIST, type: 1 });
     expect(sent.to).toBeNull();
-    socket.push('contact', { id: sent.id, action: 7, type: 2, entries: [{ eid: 'b@x', relation: Relation.SUBSCRIBED }, { eid: 'c@x', relation: Relation.BLOCKED }] });
-    expect(await listing).toEqual([{ eid: 'b@x', relation: 1 }, { eid: 'c@x', relation: 4 }]);
+    socket.push('contact', {
+      id: sent.id,
+      action: 7,
+      type: 2,
+      entries: [
+        { eid: 'b@x', relation: Relation.SUBSCRIBED },
+        { eid: 'c@x', relation: Relation.BLOCKED },
+      ],
+    });
+    expect(await listing).toEqual([
+      { eid: 'b@x', relation: 1 },
+      { eid: 'c@x', relation: 4 },
+    ]);
 
     const approval = client.approve('d@x');
     socket.push('error', { code: 404, errorOrigin: 16, id: socket.lastSent('contact').id, details: 'no pending subscription request' });
@@ -288,7 +334,10 @@ describe('client routing: close', () => {
     ];
     socket.close(4009, 'replaced');
     for (const request of pending) {
-      const error = await request.then(() => undefined, (err: unknown) => err);
+      const error = await request.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       expect(error).toBeInstanceOf(ConnectionClosedError);
       expect(error).toMatchObject({ code: 4009, reason: 'replaced' });
     }

@@ -65,7 +65,12 @@ const validFrameArb = fc.constantFrom(...ROUTES).chain((route) =>
 /** A well-formed field whose number the message does not use: a newer peer's addition (proto3 skips it). */
 function unknownFieldArb(used: ReadonlySet<number>): fc.Arbitrary<Uint8Array> {
   return fc
-    .tuple(fc.integer({ min: 1, max: 2 ** 29 - 1 }), fc.constantFrom(Wire.Varint, Wire.Fixed64, Wire.Bytes, Wire.Fixed32, Wire.StartGroup), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.uint8Array({ maxLength: 16 }))
+    .tuple(
+      fc.integer({ min: 1, max: 2 ** 29 - 1 }),
+      fc.constantFrom(Wire.Varint, Wire.Fixed64, Wire.Bytes, Wire.Fixed32, Wire.StartGroup),
+      fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      fc.uint8Array({ maxLength: 16 }),
+    )
     .filter(([field]) => !used.has(field) && (field < 19_000 || field > 19_999))
     .map(([field, wireType, number, content]) => {
       if (wireType === Wire.Varint) return concat(tag(field, wireType), varint(number));
@@ -139,15 +144,22 @@ describe('codec properties', () => {
   it('codec property - unknown fields (top level or inside the payload) are skipped: the frame decodes as without them', () => {
     const topLevelUsed = new Set<number>([1, ...ROUTES]);
     fc.assert(
-      fc.property(validFrameArb, fc.array(unknownFieldArb(topLevelUsed), { maxLength: 3 }), fc.array(fc.integer({ min: 100, max: 2 ** 29 - 1 }), { maxLength: 3 }), (frame, topLevel, innerNumbers) => {
-        const type = typeOf(PAYLOAD_TYPE_BY_ROUTE.get(frame.route)!);
-        const payloadBytes = (pb as unknown as Record<string, { encode(value: unknown): { finish(): Uint8Array } }>)[PAYLOAD_TYPE_BY_ROUTE.get(frame.route)!]!.encode(frame.value).finish();
-        const inner = innerNumbers.filter((n) => n < 19_000 || n > 19_999).map((n) => concat(tag(n, Wire.Varint), varint(n)));
-        const bytes = concat(tag(1, Wire.Varint), varint(frame.route), ...topLevel, bytesField(frame.route, concat(payloadBytes, ...inner)));
-        const decoded = decodeFrame(bytes);
-        expect(decoded.route).toBe(frame.route);
-        expect(type.toObject(decoded.value, PLAIN)).toEqual(type.toObject(type.fromObject(frame.value), PLAIN));
-      }),
+      fc.property(
+        validFrameArb,
+        fc.array(unknownFieldArb(topLevelUsed), { maxLength: 3 }),
+        fc.array(fc.integer({ min: 100, max: 2 ** 29 - 1 }), { maxLength: 3 }),
+        (frame, topLevel, innerNumbers) => {
+          const type = typeOf(PAYLOAD_TYPE_BY_ROUTE.get(frame.route)!);
+          const payloadBytes = (pb as unknown as Record<string, { encode(value: unknown): { finish(): Uint8Array } }>)
+            [PAYLOAD_TYPE_BY_ROUTE.get(frame.route)!]!.encode(frame.value)
+            .finish();
+          const inner = innerNumbers.filter((n) => n < 19_000 || n > 19_999).map((n) => concat(tag(n, Wire.Varint), varint(n)));
+          const bytes = concat(tag(1, Wire.Varint), varint(frame.route), ...topLevel, bytesField(frame.route, concat(payloadBytes, ...inner)));
+          const decoded = decodeFrame(bytes);
+          expect(decoded.route).toBe(frame.route);
+          expect(type.toObject(decoded.value, PLAIN)).toEqual(type.toObject(type.fromObject(frame.value), PLAIN));
+        },
+      ),
       runs(1000),
     );
   });

@@ -88,7 +88,12 @@ describe('codec', () => {
 
   it('codec - int64 and uint64 fields decode as JS numbers, not Long objects', () => {
     const big = 2 ** 40 + 3;
-    const message = (decodeFrame(encodeFrame('message', { id: 'x', userOffset: big, timestamp: big + 1, status: 1, serverTimestamp: big + 2 })) as Extract<Frame, { field: 'message' }>).value;
+    const message = (
+      decodeFrame(encodeFrame('message', { id: 'x', userOffset: big, timestamp: big + 1, status: 1, serverTimestamp: big + 2 })) as Extract<
+        Frame,
+        { field: 'message' }
+      >
+    ).value;
     expect(typeof message.userOffset).toBe('number');
     expect(message.userOffset).toBe(big);
     expect(typeof message.timestamp).toBe('number');

@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS, pb, type Awareness } from '../../src/protocol/index.js'
 import type { ServerContext } from '../../src/server/context.js';
 import { LocalHub } from '../../src/server/hub.js';
 import { Router } from '../../src/server/router.js';
+import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { MemoryBroker } from '../../src/bus/memory/memory-bus.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { PresenceService } from '../../src/server/presence-service.js';
@@ -54,7 +55,7 @@ async function rig() {
   /** A node: its own hub, router and PresenceService. */
   const node = (nodeId: string) => {
     const hub = new LocalHub(16);
-    const router = new Router(hub, broker.connect(nodeId), metrics, logger);
+    const router = new Router(hub, broker.connect(nodeId), metrics, logger, { ownership: new MemoryDeviceOwnership() });
     // Poll every 250 ms: the grace (5 s) and the ttls below are multiples, so due items fire to the ms.
     const service = new PresenceService({ presence, contacts: store, router, clock, logger, nodeId, offlineGraceMs: GRACE, pollIntervalMs: 250 });
     cleanups.push(async () => service.stop());

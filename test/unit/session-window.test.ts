@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS, Route, SyncType, pb, type Message } from '../../src/pro
 import type { ServerContext } from '../../src/server/context.js';
 import { LocalHub } from '../../src/server/hub.js';
 import { Router } from '../../src/server/router.js';
+import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { ServerMetrics } from '../../src/server/metrics.js';
 import { PresenceService } from '../../src/server/presence-service.js';
@@ -60,7 +61,7 @@ async function rig(delivery: Partial<ServerContext['delivery']> = {}): Promise<R
   // The feed above is driven directly; hub, presence and push hook are real but unused by these tests.
   const logger = pino({ level: 'silent' });
   const hub = new LocalHub(16);
-  const router = new Router(hub, MemoryBus.standalone(), new ServerMetrics({ defaultMetrics: false }), logger);
+  const router = new Router(hub, MemoryBus.standalone(), new ServerMetrics({ defaultMetrics: false }), logger, { ownership: new MemoryDeviceOwnership() });
   const ctx: ServerContext = {
     store,
     contacts: store,
@@ -162,8 +163,22 @@ describe('session - connect and caught-up marker', () => {
   it('session - a pushed message carries the receiver user_offset, signal_id and status SENT', async () => {
     const r = await rig();
     // alice writes herself twice so her offsets run ahead of bob's.
-    await r.store.appendMessage({ senderEid: ALICE, senderDevice: 'a1', clientId: 'note-1', recipientEid: ALICE, recipientDevice: '', encodeBody: () => new Uint8Array() });
-    await r.store.appendMessage({ senderEid: ALICE, senderDevice: 'a1', clientId: 'note-2', recipientEid: ALICE, recipientDevice: '', encodeBody: () => new Uint8Array() });
+    await r.store.appendMessage({
+      senderEid: ALICE,
+      senderDevice: 'a1',
+      clientId: 'note-1',
+      recipientEid: ALICE,
+      recipientDevice: '',
+      encodeBody: () => new Uint8Array(),
+    });
+    await r.store.appendMessage({
+      senderEid: ALICE,
+      senderDevice: 'a1',
+      clientId: 'note-2',
+      recipientEid: ALICE,
+      recipientDevice: '',
+      encodeBody: () => new Uint8Array(),
+    });
     const { transport } = await r.connect('b1');
     const appended = await r.toBob('hello');
     await settle();

@@ -63,19 +63,88 @@ interface Validator {
 }
 
 const VALIDATORS: Validator[] = [
-  { name: 'checkMessage', route: Route.Message, typeName: 'Message', type: pb.Message as never, check: checkMessage as never, idOf: (m: { id: string }) => m.id, codes: [Code.BadRequest, Code.TooLarge] } as Validator,
-  { name: 'checkSignal', route: Route.Signal, typeName: 'Signal', type: pb.Signal as never, check: checkSignal as never, idOf: (s: { id: string }) => s.id, codes: [Code.BadRequest] } as Validator,
-  { name: 'checkSyncRequest', route: Route.Sync, typeName: 'Sync', type: pb.Sync as never, check: checkSyncRequest as never, idOf: (s: { id: string }) => s.id, codes: [Code.BadRequest] } as Validator,
-  { name: 'checkOffsetCommit', route: Route.OffsetCommit, typeName: 'OffsetCommit', type: pb.OffsetCommit as never, check: ((c: never) => checkOffsetCommit(c)) as never, idOf: () => '', codes: [Code.BadRequest] } as Validator,
-  { name: 'checkPingPong', route: Route.PingPong, typeName: 'PingPong', type: pb.PingPong as never, check: checkPingPong as never, idOf: (p: { id: string }) => p.id, codes: [Code.BadRequest] } as Validator,
-  { name: 'checkAwareness', route: Route.Awareness, typeName: 'Awareness', type: pb.Awareness as never, check: checkAwareness as never, idOf: (a: { id: string }) => a.id, codes: [Code.BadRequest] } as Validator,
-  { name: 'checkVisibility', route: Route.AwarenessVisibility, typeName: 'AwarenessVisibility', type: pb.AwarenessVisibility as never, check: checkVisibility as never, idOf: (v: { id: string }) => v.id, codes: [Code.BadRequest] } as Validator,
-  { name: 'checkContact', route: Route.Contact, typeName: 'Contact', type: pb.Contact as never, check: checkContact as never, idOf: (c: { id: string }) => c.id, codes: [Code.BadRequest] } as Validator,
+  {
+    name: 'checkMessage',
+    route: Route.Message,
+    typeName: 'Message',
+    type: pb.Message as never,
+    check: checkMessage as never,
+    idOf: (m: { id: string }) => m.id,
+    codes: [Code.BadRequest, Code.TooLarge],
+  } as Validator,
+  {
+    name: 'checkSignal',
+    route: Route.Signal,
+    typeName: 'Signal',
+    type: pb.Signal as never,
+    check: checkSignal as never,
+    idOf: (s: { id: string }) => s.id,
+    codes: [Code.BadRequest],
+  } as Validator,
+  {
+    name: 'checkSyncRequest',
+    route: Route.Sync,
+    typeName: 'Sync',
+    type: pb.Sync as never,
+    check: checkSyncRequest as never,
+    idOf: (s: { id: string }) => s.id,
+    codes: [Code.BadRequest],
+  } as Validator,
+  {
+    name: 'checkOffsetCommit',
+    route: Route.OffsetCommit,
+    typeName: 'OffsetCommit',
+    type: pb.OffsetCommit as never,
+    check: ((c: never) => checkOffsetCommit(c)) as never,
+    idOf: () => '',
+    codes: [Code.BadRequest],
+  } as Validator,
+  {
+    name: 'checkPingPong',
+    route: Route.PingPong,
+    typeName: 'PingPong',
+    type: pb.PingPong as never,
+    check: checkPingPong as never,
+    idOf: (p: { id: string }) => p.id,
+    codes: [Code.BadRequest],
+  } as Validator,
+  {
+    name: 'checkAwareness',
+    route: Route.Awareness,
+    typeName: 'Awareness',
+    type: pb.Awareness as never,
+    check: checkAwareness as never,
+    idOf: (a: { id: string }) => a.id,
+    codes: [Code.BadRequest],
+  } as Validator,
+  {
+    name: 'checkVisibility',
+    route: Route.AwarenessVisibility,
+    typeName: 'AwarenessVisibility',
+    type: pb.AwarenessVisibility as never,
+    check: checkVisibility as never,
+    idOf: (v: { id: string }) => v.id,
+    codes: [Code.BadRequest],
+  } as Validator,
+  {
+    name: 'checkContact',
+    route: Route.Contact,
+    typeName: 'Contact',
+    type: pb.Contact as never,
+    check: checkContact as never,
+    idOf: (c: { id: string }) => c.id,
+    codes: [Code.BadRequest],
+  } as Validator,
 ];
 
 const limitsArb: fc.Arbitrary<ProtocolLimits> = fc.oneof(
   fc.constant({ ...DEFAULT_LIMITS }),
-  fc.record({ maxFrameBytes: fc.constant(DEFAULT_LIMITS.maxFrameBytes), maxContentBytes: fc.integer({ min: 0, max: 70_000 }), maxIdBytes: fc.integer({ min: 1, max: 300 }), maxEidBytes: fc.integer({ min: 1, max: 300 }) }),
+  fc.record({
+    maxFrameBytes: fc.constant(DEFAULT_LIMITS.maxFrameBytes),
+    maxContentBytes: fc.integer({ min: 0, max: 70_000 }),
+    maxIdBytes: fc.integer({ min: 1, max: 300 }),
+    maxEidBytes: fc.integer({ min: 1, max: 300 }),
+  }),
 );
 
 /** The answer is undefined or a FrameError this validator may give, for its route, with the frame's id. */
@@ -117,9 +186,12 @@ describe('validate properties - robustness', () => {
 
   it('validate property - utf8Length (what the limits count) equals the UTF-8 byte length for any string, lone surrogates included', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: fc.constantFrom('\ud800', '\udc00', 'a', '🙂') })), (text) => {
-        expect(utf8Length(text)).toBe(Buffer.byteLength(text, 'utf8'));
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.string({ unit: fc.constantFrom('\ud800', '\udc00', 'a', '🙂') })),
+        (text) => {
+          expect(utf8Length(text)).toBe(Buffer.byteLength(text, 'utf8'));
+        },
+      ),
       runs(2000),
     );
   });
@@ -150,35 +222,84 @@ const offsetWireArb = fc.oneof(fc.constantFrom(0n, 1n, 2n ** 53n - 1n, 2n ** 53n
 
 describe('validate properties - verdicts equal the SPEC model', () => {
   it('validate property - checkMessage: id 1..maxId bytes, to.eid 1..maxEid, device ≤ maxId, type 0–2, status 0–1, timestamp ≥ 0, encryption_type ≤ maxId, else 400; content over the limit 413', () => {
-    const contentArb = fc.tuple(fc.integer({ min: -3, max: 3 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean());
+    const contentArb = fc.tuple(
+      fc.integer({ min: -3, max: 3 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.boolean(),
+    );
     fc.assert(
-      fc.property(limitsArb, textArb, identityArb, smallIntArb([0, 1, 2, 3, -1]), smallIntArb([0, 1, 2, -1]), timestampArb, textArb, contentArb, (limits, id, to, type, status, timestamp, encryptionType, [delta, a, b, nearLimit]) => {
-        // Content split between payload, encrypted and signature, near the limit or small.
-        const total = nearLimit ? Math.max(0, limits.maxContentBytes + delta) : Math.abs(delta) * 10;
-        const encrypted = Math.floor(total * a * 0.5);
-        const signature = Math.floor((total - encrypted) * b * 0.5);
-        const init = { id, to, type, status, timestamp, encryptionType, payload: new Uint8Array(total - encrypted - signature), encrypted: 'e'.repeat(encrypted), signature: 's'.repeat(signature) };
-        const message = decoded(pb.Message, init);
-        let expected: Verdict = 'ok';
-        if (!idOk(message.id, limits) || !identityOk(message.to, limits) || ![0, 1, 2].includes(message.type) || ![0, 1].includes(message.status) || message.timestamp < 0 || bytesOf(message.encryptionType) > limits.maxIdBytes) {
-          expected = Code.BadRequest;
-        } else if (message.payload.length + bytesOf(message.encrypted) + bytesOf(message.signature) > limits.maxContentBytes) {
-          expected = Code.TooLarge;
-        }
-        expect(verdictOf(checkMessage(message, limits))).toBe(expected);
-      }),
+      fc.property(
+        limitsArb,
+        textArb,
+        identityArb,
+        smallIntArb([0, 1, 2, 3, -1]),
+        smallIntArb([0, 1, 2, -1]),
+        timestampArb,
+        textArb,
+        contentArb,
+        (limits, id, to, type, status, timestamp, encryptionType, [delta, a, b, nearLimit]) => {
+          // Content split between payload, encrypted and signature, near the limit or small.
+          const total = nearLimit ? Math.max(0, limits.maxContentBytes + delta) : Math.abs(delta) * 10;
+          const encrypted = Math.floor(total * a * 0.5);
+          const signature = Math.floor((total - encrypted) * b * 0.5);
+          const init = {
+            id,
+            to,
+            type,
+            status,
+            timestamp,
+            encryptionType,
+            payload: new Uint8Array(total - encrypted - signature),
+            encrypted: 'e'.repeat(encrypted),
+            signature: 's'.repeat(signature),
+          };
+          const message = decoded(pb.Message, init);
+          let expected: Verdict = 'ok';
+          if (
+            !idOk(message.id, limits) ||
+            !identityOk(message.to, limits) ||
+            ![0, 1, 2].includes(message.type) ||
+            ![0, 1].includes(message.status) ||
+            message.timestamp < 0 ||
+            bytesOf(message.encryptionType) > limits.maxIdBytes
+          ) {
+            expected = Code.BadRequest;
+          } else if (message.payload.length + bytesOf(message.encrypted) + bytesOf(message.signature) > limits.maxContentBytes) {
+            expected = Code.TooLarge;
+          }
+          expect(verdictOf(checkMessage(message, limits))).toBe(expected);
+        },
+      ),
       runs(1500),
     );
   });
 
   it('validate property - checkSignal: id and to required; status 2–12; receipts (2–5) need a decimal signal_id; timestamp ≥ 0', () => {
-    const signalIdArb = fc.oneof(fc.constantFrom('', '0', '1', '42', '01', '-1', '1e3', ' 1', '9'.repeat(16), '9'.repeat(17)), fc.string({ unit: 'grapheme', maxLength: 6 }));
+    const signalIdArb = fc.oneof(
+      fc.constantFrom('', '0', '1', '42', '01', '-1', '1e3', ' 1', '9'.repeat(16), '9'.repeat(17)),
+      fc.string({ unit: 'grapheme', maxLength: 6 }),
+    );
     fc.assert(
-      fc.property(limitsArb, textArb, identityArb, smallIntArb([0, 1, 2, 5, 6, 12, 13]), signalIdArb, timestampArb, (limits, id, to, status, signalId, timestamp) => {
-        const signal = decoded(pb.Signal, { id, to, status, signalId, timestamp });
-        const ok = idOk(signal.id, limits) && identityOk(signal.to, limits) && signal.status >= 2 && signal.status <= 12 && (signal.status > 5 || /^[1-9][0-9]{0,15}$/.test(signal.signalId)) && signal.timestamp >= 0;
-        expect(verdictOf(checkSignal(signal, limits))).toBe(ok ? 'ok' : Code.BadRequest);
-      }),
+      fc.property(
+        limitsArb,
+        textArb,
+        identityArb,
+        smallIntArb([0, 1, 2, 5, 6, 12, 13]),
+        signalIdArb,
+        timestampArb,
+        (limits, id, to, status, signalId, timestamp) => {
+          const signal = decoded(pb.Signal, { id, to, status, signalId, timestamp });
+          const ok =
+            idOk(signal.id, limits) &&
+            identityOk(signal.to, limits) &&
+            signal.status >= 2 &&
+            signal.status <= 12 &&
+            (signal.status > 5 || /^[1-9][0-9]{0,15}$/.test(signal.signalId)) &&
+            signal.timestamp >= 0;
+          expect(verdictOf(checkSignal(signal, limits))).toBe(ok ? 'ok' : Code.BadRequest);
+        },
+      ),
       runs(1500),
     );
   });
@@ -228,11 +349,25 @@ describe('validate properties - verdicts equal the SPEC model', () => {
 
   it('validate property - checkContact: id required, type 1, action 1–7, `to` required except for LIST (7), details ≤ 1024 bytes', () => {
     fc.assert(
-      fc.property(limitsArb, textArb, identityArb, smallIntArb([0, 1, 2]), smallIntArb([0, 1, 4, 6, 7, 8]), fc.oneof(textArb, fc.constantFrom('d'.repeat(1024), 'd'.repeat(1025), 'é'.repeat(512), 'é'.repeat(513))), (limits, id, to, type, action, details) => {
-        const contact = decoded(pb.Contact, { id, to, type, action, details });
-        const ok = idOk(contact.id, limits) && type === 1 && action >= 1 && action <= 7 && (action === 7 || identityOk(contact.to, limits)) && bytesOf(details) <= 1024;
-        expect(verdictOf(checkContact(contact, limits))).toBe(ok ? 'ok' : Code.BadRequest);
-      }),
+      fc.property(
+        limitsArb,
+        textArb,
+        identityArb,
+        smallIntArb([0, 1, 2]),
+        smallIntArb([0, 1, 4, 6, 7, 8]),
+        fc.oneof(textArb, fc.constantFrom('d'.repeat(1024), 'd'.repeat(1025), 'é'.repeat(512), 'é'.repeat(513))),
+        (limits, id, to, type, action, details) => {
+          const contact = decoded(pb.Contact, { id, to, type, action, details });
+          const ok =
+            idOk(contact.id, limits) &&
+            type === 1 &&
+            action >= 1 &&
+            action <= 7 &&
+            (action === 7 || identityOk(contact.to, limits)) &&
+            bytesOf(details) <= 1024;
+          expect(verdictOf(checkContact(contact, limits))).toBe(ok ? 'ok' : Code.BadRequest);
+        },
+      ),
       runs(1500),
     );
   });

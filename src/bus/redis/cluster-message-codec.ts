@@ -12,7 +12,7 @@ import type { ClusterMessage } from '../../core/bus.js';
 
 const VERSION = 1;
 const HEADER_OFFSET = 5;
-const KINDS = new Set<string>(['entries', 'frame', 'close', 'claim', 'revoked']);
+const KINDS = new Set<string>(['entries', 'frame', 'close', 'claim', 'released', 'revoked']);
 
 export function encodeClusterMessage(nodeId: string, message: ClusterMessage): Buffer {
   const frame = message.kind === 'frame' ? message.frame : undefined;

@@ -32,7 +32,13 @@ export async function handleContact(session: DeviceSession, contact: Contact, ct
     timestamp: contact.timestamp || now,
     details: contact.details,
   }).finish();
-  const outcome = await ctx.contacts.applyContactAction({ action: contact.action, actorEid: session.eid, actorDevice: session.deviceId, otherEid: other, body });
+  const outcome = await ctx.contacts.applyContactAction({
+    action: contact.action,
+    actorEid: session.eid,
+    actorDevice: session.deviceId,
+    otherEid: other,
+    body,
+  });
   if (outcome.result === 'not-pending') {
     return session.sendError(Code.NotFound, Route.Contact, 'no pending subscription request from this user', contact.id);
   }

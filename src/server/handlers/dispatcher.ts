@@ -4,7 +4,7 @@
  * size limit get 413 and close 1009; routes the server only sends are refused.
  */
 import { CloseCode, Code, FrameError, Route, decodeFrame, type Frame } from '../../protocol/index.js';
-import { StoreUnavailableError } from '../../core/errors.js';
+import { ProtocolError, StoreUnavailableError } from '../../core/errors.js';
 import type { ServerContext } from '../context.js';
 import type { DeviceSession } from '../session.js';
 import { handleMessage, sendAck } from './message.js';
@@ -79,9 +79,7 @@ export class Dispatcher {
     }
     const handler = HANDLERS[frame.route];
     if (!handler) {
-      const details = SERVER_ONLY.has(frame.route)
-        ? `route ${frame.route} is sent by the server only`
-        : `route ${frame.route} is not accepted from clients`;
+      const details = SERVER_ONLY.has(frame.route) ? `route ${frame.route} is sent by the server only` : `route ${frame.route} is not accepted from clients`;
       return this.badFrame(session, new FrameError(Code.BadRequest, details, frame.route, idOf(frame)));
     }
     this.run(session, frame, handler, data.length);
@@ -107,6 +105,7 @@ export class Dispatcher {
   }
 
   private internalError(session: DeviceSession, frame: Frame, err: unknown): void {
+    if (err instanceof ProtocolError) return session.sendError(err.code, frame.route, err.message, idOf(frame));
     if (err instanceof StoreUnavailableError) {
       // Full disk, overload, store down: the client retries later (SPEC §10 503); not a bug to log per frame.
       return session.sendError(Code.Unavailable, frame.route, 'storage unavailable, retry later', idOf(frame));

@@ -22,7 +22,12 @@ export async function handleLogout(session: DeviceSession, logout: Logout, ctx: 
     principals.map(({ jti, expiresAt }) => ({ jti, expiresAt })),
   );
   await ctx.store.deleteCursors(session.eid, device);
-  session.send('logout', { type: logout.type, status: LogoutStatus.SUCCESS, to: { eid: session.eid, connectionResourceId: device }, timestamp: ctx.clock.now() });
+  session.send('logout', {
+    type: logout.type,
+    status: LogoutStatus.SUCCESS,
+    to: { eid: session.eid, connectionResourceId: device },
+    timestamp: ctx.clock.now(),
+  });
   session.close(1000, 'logged out');
   if (!everyDevice) return;
   ctx.router.closeDevices(session.eid, '', CloseCode.Unauthorized, 'logged out on every device', session.connectionId);

@@ -9,15 +9,7 @@ export async function handleMessage(session: DeviceSession, message: Message, ct
   sendAck(session, ctx, message.id, outcome.code, outcome.details, outcome.signalId, outcome.userOffset);
 }
 
-export function sendAck(
-  session: DeviceSession,
-  ctx: ServerContext,
-  id: string,
-  code: number,
-  details: string,
-  signalId = '',
-  userOffset = 0,
-): void {
+export function sendAck(session: DeviceSession, ctx: ServerContext, id: string, code: number, details: string, signalId = '', userOffset = 0): void {
   ctx.metrics.ack(code);
   const stored = code === Code.OK || code === Code.Duplicate;
   session.send('ack', {

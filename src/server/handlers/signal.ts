@@ -54,7 +54,13 @@ async function relayTransient(session: DeviceSession, signal: Signal, ctx: Serve
   const to = signal.to!;
   const targetDevice = to.connectionResourceId ?? '';
   const timestamp = signal.timestamp || ctx.clock.now();
-  const frame = encodeFrame('signal', { id: signal.id, from: identityOf(session.sender), to: { eid: to.eid, connectionResourceId: targetDevice }, status: signal.status, timestamp });
+  const frame = encodeFrame('signal', {
+    id: signal.id,
+    from: identityOf(session.sender),
+    to: { eid: to.eid, connectionResourceId: targetDevice },
+    status: signal.status,
+    timestamp,
+  });
   ctx.router.toUser(to.eid!, frame, Route.Signal, { device: targetDevice, transient: true });
   if (signal.status !== Status.CALLING) return;
   const online = await ctx.presence.onlineDevices(to.eid!);

@@ -31,7 +31,10 @@ export class WebSocketEdge {
   private readonly wss: WebSocketServer;
   private accepting = true;
 
-  constructor(server: Server, private readonly options: WebSocketEdgeOptions) {
+  constructor(
+    server: Server,
+    private readonly options: WebSocketEdgeOptions,
+  ) {
     // perMessageDeflate off: frames are small protobufs, and compression costs CPU and memory per socket.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.hardMaxPayload, perMessageDeflate: false, clientTracking: false });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -77,8 +80,7 @@ export class WebSocketEdge {
     this.options.onRejected(status, reason);
     const body = JSON.stringify({ error: reason });
     socket.end(
-      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }
 }

@@ -90,7 +90,12 @@ export class PostgresTokenStore implements TokenStore, RevocationFeed {
   async saveIssued(refresh: RefreshTokenRecord, access: AccessTokenRecord): Promise<void> {
     await this.transaction('saving tokens', async (client) => {
       await client.query('INSERT INTO refresh_tokens (hash, family, eid, device, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-        refresh.hash, refresh.family, refresh.eid, refresh.device, refresh.issuedAt, refresh.expiresAt,
+        refresh.hash,
+        refresh.family,
+        refresh.eid,
+        refresh.device,
+        refresh.issuedAt,
+        refresh.expiresAt,
       ]);
       await client.query(
         `INSERT INTO access_tokens (jti, family, eid, device, expires_at) VALUES ($1, $2, $3, $4, $5)
@@ -104,23 +109,32 @@ export class PostgresTokenStore implements TokenStore, RevocationFeed {
     const row = (await this.query<RefreshRow>('reading a refresh token', 'SELECT * FROM refresh_tokens WHERE hash = $1', [hash]))[0];
     if (!row) return undefined;
     return {
-      hash: row.hash, family: row.family, eid: row.eid, device: row.device,
-      issuedAt: Number(row.issued_at), expiresAt: Number(row.expires_at), usedAt: row.used_at === null ? undefined : Number(row.used_at),
+      hash: row.hash,
+      family: row.family,
+      eid: row.eid,
+      device: row.device,
+      issuedAt: Number(row.issued_at),
+      expiresAt: Number(row.expires_at),
+      usedAt: row.used_at === null ? undefined : Number(row.used_at),
     };
   }
 
   /** One UPDATE guarded by `used_at IS NULL`: of concurrent spends on any nodes, exactly one wins. */
   async spendRefreshToken(hash: string, at: number): Promise<boolean> {
-    const result = await mapped('spending a refresh token', () => this.pool.query('UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL', [at, hash]));
+    const result = await mapped('spending a refresh token', () =>
+      this.pool.query('UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL', [at, hash]),
+    );
     return result.rowCount === 1;
   }
 
   async findAccessToken(jti: string): Promise<AccessTokenRecord | undefined> {
-    const row = (await this.query<{ jti: string; family: string; eid: string; device: string; expires_at: string }>(
-      'reading an access token',
-      'SELECT jti, family, eid, device, expires_at FROM access_tokens WHERE jti = $1',
-      [jti],
-    ))[0];
+    const row = (
+      await this.query<{ jti: string; family: string; eid: string; device: string; expires_at: string }>(
+        'reading an access token',
+        'SELECT jti, family, eid, device, expires_at FROM access_tokens WHERE jti = $1',
+        [jti],
+      )
+    )[0];
     return row && { jti: row.jti, family: row.family, eid: row.eid, device: row.device, expiresAt: Number(row.expires_at) };
   }
 
@@ -133,7 +147,11 @@ export class PostgresTokenStore implements TokenStore, RevocationFeed {
       const families =
         device === ''
           ? await client.query<{ family: string }>('SELECT DISTINCT family FROM refresh_tokens WHERE eid = $1 AND expires_at > $2', [eid, now])
-          : await client.query<{ family: string }>('SELECT DISTINCT family FROM refresh_tokens WHERE eid = $1 AND device = $2 AND expires_at > $3', [eid, device, now]);
+          : await client.query<{ family: string }>('SELECT DISTINCT family FROM refresh_tokens WHERE eid = $1 AND device = $2 AND expires_at > $3', [
+              eid,
+              device,
+              now,
+            ]);
       for (const { family } of families.rows) await this.revokeFamilyNow(client, family, now, seq);
     });
   }
@@ -153,8 +171,16 @@ export class PostgresTokenStore implements TokenStore, RevocationFeed {
   }
 
   async activeRevocations(now: number): Promise<{ jtis: Array<{ jti: string; expiresAt: number }>; before: RevokedBefore[] }> {
-    const jtis = await this.query<{ jti: string; expires_at: string }>('reading revocations', 'SELECT jti, expires_at FROM revoked_jtis WHERE expires_at > $1', [now]);
-    const before = await this.query<{ eid: string; device: string; before: string }>('reading revocations', 'SELECT eid, device, before FROM revoked_before', []);
+    const jtis = await this.query<{ jti: string; expires_at: string }>(
+      'reading revocations',
+      'SELECT jti, expires_at FROM revoked_jtis WHERE expires_at > $1',
+      [now],
+    );
+    const before = await this.query<{ eid: string; device: string; before: string }>(
+      'reading revocations',
+      'SELECT eid, device, before FROM revoked_before',
+      [],
+    );
     return {
       jtis: jtis.map((row) => ({ jti: row.jti, expiresAt: Number(row.expires_at) })),
       before: before.map((row) => ({ eid: row.eid, device: row.device, before: Number(row.before) })),
@@ -206,7 +232,9 @@ export class PostgresTokenStore implements TokenStore, RevocationFeed {
   /** Spends every refresh token of the family (so none can be exchanged) and revokes its access tokens. */
   private async revokeFamilyNow(client: PoolClient, family: string, now: number, seq: number): Promise<string[]> {
     await client.query('UPDATE refresh_tokens SET used_at = coalesce(used_at, $1), expires_at = LEAST(expires_at, $1) WHERE family = $2', [now, family]);
-    const access = await client.query<{ jti: string; expires_at: string }>('SELECT jti, expires_at FROM access_tokens WHERE family = $1 ORDER BY jti', [family]);
+    const access = await client.query<{ jti: string; expires_at: string }>('SELECT jti, expires_at FROM access_tokens WHERE family = $1 ORDER BY jti', [
+      family,
+    ]);
     for (const token of access.rows) await revokeJtiNow(client, token.jti, Number(token.expires_at), seq);
     return access.rows.map((token) => token.jti);
   }

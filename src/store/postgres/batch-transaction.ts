@@ -19,46 +19,12 @@
  * op is answered with its error and the others still commit (the store retries a failed batch
  * that way).
  */
-import { escapeLiteral, type PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import { EntryKind } from '../../core/types.js';
 import { applyContact, applyReceipt, type Sql } from './contact-ops.js';
+import { checked, checkSql, literalArray, type Checked, type CheckRow, type Stored } from './message-check.js';
 import { connectionLost } from './pg-errors.js';
 import { queuesOf, type CursorWrite, type MessageOp, type WriteOp, type WriteOutcome } from './write-ops.js';
-
-type CheckRow = { k: string; a: string; b: string; signal_id: string | null; sender_offset: string | null; stored_at: string | null };
-
-/** What the idempotency and block check found for a set of messages. */
-interface Checked {
-  existing: Map<string, Stored>;
-  blocked: Set<string>;
-}
-
-/**
- * The idempotency keys already stored and the blocks in the way of `ops` (SPEC §6 F1.2, F7); `array`
- * renders a list of strings as an SQL array (a parameter, or an inlined literal).
- */
-function checkSql(ops: MessageOp[], array: (values: string[]) => string): string {
-  const guarded = ops.filter((op) => op.message.recipientEid !== op.message.senderEid);
-  return `SELECT 'd' AS k, sender_eid AS a, client_id AS b, signal_id::text AS signal_id, sender_offset::text AS sender_offset, stored_at::text AS stored_at FROM messages
-            WHERE (sender_eid, client_id) IN (SELECT * FROM unnest(${array(ops.map((op) => op.message.senderEid))}, ${array(ops.map((op) => op.message.clientId))}))
-          UNION ALL
-          SELECT 'b', blocker, blocked, NULL, NULL, NULL FROM blocks
-            WHERE (blocker, blocked) IN (SELECT * FROM unnest(${array(guarded.map((op) => op.message.recipientEid))}, ${array(guarded.map((op) => op.message.senderEid))}))`;
-}
-
-function checked(rows: CheckRow[]): Checked {
-  const result: Checked = { existing: new Map(), blocked: new Set() };
-  for (const row of rows) {
-    if (row.k === 'b') result.blocked.add(`${row.a}\u0000${row.b}`);
-    else result.existing.set(`${row.a}\u0000${row.b}`, { signalId: row.signal_id!, storedAt: Number(row.stored_at), senderOffset: Number(row.sender_offset) });
-  }
-  return result;
-}
-
-/** A string array inlined as an SQL literal (simple protocol; no value holds U+0000). */
-function literalArray(values: string[]): string {
-  return `ARRAY[${values.map((value) => escapeLiteral(value)).join(',')}]::text[]`;
-}
 
 /** A (sender, id) the batch found stored although it checked under the sender's lock: run it again. */
 export class IdempotencyRaceError extends Error {
@@ -77,12 +43,6 @@ interface PendingEntry {
   target: string;
   body: Uint8Array | null;
   storedAt: number;
-}
-
-interface Stored {
-  signalId: string;
-  storedAt: number;
-  senderOffset: number;
 }
 
 export class BatchTransaction {
@@ -171,7 +131,14 @@ export class BatchTransaction {
     ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     messages.forEach((op, index) => {
       op.signalId = String(ids[index]);
-      op.body = op.message.encodeBody({ signalId: op.signalId, storedAt: op.storedAt });
+      try {
+        op.body = op.message.encodeBody({ signalId: op.signalId, storedAt: op.storedAt });
+        op.encodeError = undefined;
+      } catch (err) {
+        // The caller's encoder failed: that message is answered with its error, the batch goes on.
+        op.body = undefined;
+        op.encodeError = err instanceof Error ? err : new Error(String(err));
+      }
     });
   }
 
@@ -213,7 +180,13 @@ export class BatchTransaction {
 
   /** One op in its own savepoint, its entries written inside it; on failure only it is undone. */
   private async isolated(op: WriteOp): Promise<WriteOutcome> {
-    const mark = { heads: new Map(this.heads), started: new Map(this.started), firstAt: new Map(this.firstAt), moved: new Set(this.moved), storedHere: new Map(this.storedHere) };
+    const mark = {
+      heads: new Map(this.heads),
+      started: new Map(this.started),
+      firstAt: new Map(this.firstAt),
+      moved: new Set(this.moved),
+      storedHere: new Map(this.storedHere),
+    };
     // Entries and message rows are written inside each savepoint, so none are pending here.
     await this.sql('SAVEPOINT op');
     try {
@@ -249,6 +222,7 @@ export class BatchTransaction {
       );
     const outcomes = ops.map((op): WriteOutcome => {
       const { message, storedAt } = op;
+      if (op.encodeError) return { type: 'failed', error: op.encodeError };
       const original = this.storedHere.get(key(op)) ?? existing.get(key(op));
       if (original) return { type: 'message', duplicate: true, ...original, recipientOffset: 0 };
       const self = message.recipientEid === message.senderEid;
@@ -256,7 +230,15 @@ export class BatchTransaction {
       if (!self && blocked.has(`${message.recipientEid}\u0000${message.senderEid}`)) return { type: 'blocked' };
       const signalId = op.signalId!;
       // A note to oneself has one entry; its target is the recipient device, if any.
-      const senderOffset = this.append(message.senderEid, EntryKind.Message, signalId, message.senderDevice, self ? message.recipientDevice : '', null, storedAt);
+      const senderOffset = this.append(
+        message.senderEid,
+        EntryKind.Message,
+        signalId,
+        message.senderDevice,
+        self ? message.recipientDevice : '',
+        null,
+        storedAt,
+      );
       // The author device belongs to the sender: in the recipient's queue no device authored it.
       const recipientOffset = self ? 0 : this.append(message.recipientEid, EntryKind.Message, signalId, '', message.recipientDevice, null, storedAt);
       this.messageRows.push([signalId, message.senderEid, message.clientId, senderOffset, message.recipientEid, recipientOffset, op.body!, storedAt]);
@@ -305,9 +287,17 @@ export class BatchTransaction {
              SELECT count(*)::int AS messages FROM stored`,
       values: [
         ...[0, 1, 2, 3, 4, 5, 6, 7].map((column) => m.map((row) => row[column])),
-        e.map((x) => x.eid), e.map((x) => x.offset), e.map((x) => x.kind), e.map((x) => x.signalId),
-        e.map((x) => x.author), e.map((x) => x.target), e.map((x) => x.body), e.map((x) => x.storedAt),
-        moved, moved.map((eid) => this.heads.get(eid)), moved.map((eid) => this.firstAt.get(eid) ?? null),
+        e.map((x) => x.eid),
+        e.map((x) => x.offset),
+        e.map((x) => x.kind),
+        e.map((x) => x.signalId),
+        e.map((x) => x.author),
+        e.map((x) => x.target),
+        e.map((x) => x.body),
+        e.map((x) => x.storedAt),
+        moved,
+        moved.map((eid) => this.heads.get(eid)),
+        moved.map((eid) => this.firstAt.get(eid) ?? null),
       ],
     });
     // Impossible while every append of a sender holds the sender's queue lock; if it ever

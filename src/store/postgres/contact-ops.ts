@@ -33,9 +33,15 @@ export async function applyReceipt(sql: Sql, op: ReceiptOp, append: Append): Pro
   if (op.status === Status.DELIVERED && parties.read) return none('superseded');
   const inserted = await sql('INSERT INTO receipts (signal_id, status) VALUES ($1, $2) ON CONFLICT DO NOTHING', [op.messageSignalId, op.status]);
   if (inserted.rowCount === 0) return none('duplicate');
-  const entries: WrittenEntry[] = [{ eid: op.toEid, offset: append(op.toEid, EntryKind.Signal, op.messageSignalId, '', op.body, op.storedAt), authorDevice: '' }];
+  const entries: WrittenEntry[] = [
+    { eid: op.toEid, offset: append(op.toEid, EntryKind.Signal, op.messageSignalId, '', op.body, op.storedAt), authorDevice: '' },
+  ];
   if (op.senderEid !== op.toEid) {
-    entries.push({ eid: op.senderEid, offset: append(op.senderEid, EntryKind.Signal, op.messageSignalId, op.senderDevice, op.body, op.storedAt), authorDevice: op.senderDevice });
+    entries.push({
+      eid: op.senderEid,
+      offset: append(op.senderEid, EntryKind.Signal, op.messageSignalId, op.senderDevice, op.body, op.storedAt),
+      authorDevice: op.senderDevice,
+    });
   }
   return { type: 'receipt', result: 'stored', entries };
 }
@@ -107,7 +113,9 @@ export async function applyContact(sql: Sql, op: ContactOp, append: Append): Pro
     default:
       throw new Error(`contact action ${op.action} does not change state`);
   }
-  const entries: WrittenEntry[] = [{ eid: actor, offset: append(actor, EntryKind.Contact, '0', op.actorDevice, op.body, storedAt), authorDevice: op.actorDevice }];
+  const entries: WrittenEntry[] = [
+    { eid: actor, offset: append(actor, EntryKind.Contact, '0', op.actorDevice, op.body, storedAt), authorDevice: op.actorDevice },
+  ];
   if (notifyOther && other !== actor) entries.push({ eid: other, offset: append(other, EntryKind.Contact, '0', '', op.body, storedAt), authorDevice: '' });
   return { type: 'contact', result: 'applied', entries };
 }

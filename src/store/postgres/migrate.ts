@@ -34,7 +34,9 @@ export async function migrate(pool: Pool, component: string, migrations: readonl
           version    integer     NOT NULL,
           applied_at timestamptz NOT NULL DEFAULT now(),
           PRIMARY KEY (component, version))`);
-        const applied = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations WHERE component = $1', [component]);
+        const applied = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM schema_migrations WHERE component = $1', [
+          component,
+        ]);
         const done = applied.rows[0]?.version ?? 0;
         if (done < migrations.length) {
           // A script without parameters goes by the simple protocol, so it may hold several statements.

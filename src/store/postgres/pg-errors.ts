@@ -25,19 +25,27 @@ export function retryable(error: unknown): boolean {
 }
 
 /**
- * Whether `error` is about the connection or the server rather than about the statement: a
- * DatabaseError carries a SQLSTATE from the server; anything else from `pg` (a refused socket,
- * "Connection terminated unexpectedly", a query on a dead client) never reached a statement.
+ * Whether `error` says the server or the connection failed, rather than a statement: a refused or
+ * reset socket, a shutdown SQLSTATE, or a StoreUnavailableError already. A connection that dies
+ * under a query makes `pg` reject it with a plain Error without a code; engines learn that from
+ * the client's 'error' event instead (pg-client.ts) or, for pool-level queries, from `mapped`.
  */
 export function connectionLost(error: unknown): boolean {
   if (error instanceof DatabaseError) return serverUnavailable(error.code ?? '');
+  if (queryTimedOut(error)) return true;
   if (error instanceof StoreUnavailableError) return true;
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && SOCKET_ERRORS.has(code)) return true;
-  // `pg` reports a dead or unusable connection ("Connection terminated unexpectedly", "Client has
-  // encountered a connection error", a connect timeout) as a plain Error without a code; a
-  // TypeError or RangeError is a bug, not an outage, and stays one.
-  return error instanceof Error && error.constructor === Error;
+  return typeof code === 'string' && SOCKET_ERRORS.has(code);
+}
+
+/**
+ * The pool's `query_timeout` fired: PostgreSQL stopped answering without closing the connection (a
+ * network partition). `pg` reports it with this message and no code, and leaves the query pending
+ * on the connection, so the connection must be dropped like a lost one (a COMMIT that timed out
+ * may still have landed: the send gets 503, and its resend 409, never a false 200).
+ */
+export function queryTimedOut(error: unknown): boolean {
+  return error instanceof Error && !(error instanceof DatabaseError) && error.message === 'Query read timeout';
 }
 
 /**
@@ -56,11 +64,19 @@ export function toStoreError(error: unknown, doing: string): unknown {
   return error;
 }
 
-/** Runs `work`, rethrowing connection failures as StoreUnavailableError. */
+/**
+ * Runs a pool-level query (`pool.query`, which runs no code of ours), rethrowing connection
+ * failures as StoreUnavailableError. Besides `connectionLost`, a plain Error without a SQLSTATE is
+ * `pg` reporting a connection it could not open or lost ("Connection terminated unexpectedly", a
+ * connect timeout); a TypeError or RangeError would be a bug, and stays one.
+ */
 export async function mapped<T>(doing: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
+    if (!(err instanceof DatabaseError) && err instanceof Error && err.constructor === Error) {
+      throw new StoreUnavailableError(`${doing}: PostgreSQL unavailable (${err.message})`, { cause: err });
+    }
     throw toStoreError(err, doing);
   }
 }

@@ -184,7 +184,7 @@ export class PgGroupCommit {
         this.options.onWriteHealth?.(true);
       }
       if (writes.length > 0) this.options.onCommit?.(writes.length, Number(process.hrtime.bigint() - startedAt) / 1e9);
-      outcomes.forEach((outcome, index) => writes[index]!.resolve(outcome));
+      for (const [index, outcome] of outcomes.entries()) writes[index]!.resolve(outcome);
       for (const waiter of waiters) waiter.resolve();
       return true;
     } catch (err) {
@@ -197,20 +197,25 @@ export class PgGroupCommit {
       for (const [key, cursor] of cursors) if ((this.dirtyCursors.get(key)?.cursor ?? -1) < cursor.cursor) this.dirtyCursors.set(key, cursor);
       for (const write of writes) write.reject(error);
       for (const waiter of waiters) waiter.reject(error);
+      if (connectionLost(err)) {
+        // PostgreSQL is unreachable (refused, reset, or silent past query_timeout): the writes that
+        // queued meanwhile would wait a whole timeout more each; they get their 503 now (SPEC §11).
+        for (const write of this.queued.splice(0)) write.reject(error);
+      }
       return false;
     }
   }
 
   /** Takes signal ids and creates queue rows, then runs the transaction, again after a deadlock. */
   private runBatch(ops: WriteOp[], cursors: CursorWrite[]): Promise<WriteOutcome[]> {
-    return withClient(this.pool, 'committing a batch', async (client) => {
+    return withClient(this.pool, 'committing a batch', async (client, connection) => {
       await this.prepare(client, ops);
       let isolate = false;
       for (let attempt = 1; ; attempt++) {
         try {
           return await new BatchTransaction(client, isolate).run(ops, cursors);
         } catch (err) {
-          if (connectionLost(err)) throw err;
+          if (connection.lost || connectionLost(err)) throw err;
           await client.query('ROLLBACK');
           if (attempt >= MAX_ATTEMPTS || writesFailing(err)) throw err;
           // A deadlock or race: run it again as it was. Anything else: isolate the op that fails.
@@ -231,9 +236,9 @@ export class PgGroupCommit {
   private async prepare(client: PoolClient, ops: WriteOp[]): Promise<void> {
     const creates = new Set<string>();
     for (const op of ops) {
-      if (op.type === 'message') [op.message.senderEid, op.message.recipientEid].forEach((eid) => creates.add(eid));
+      if (op.type === 'message') for (const eid of [op.message.senderEid, op.message.recipientEid]) creates.add(eid);
       // A receipt appends only to queues its message already wrote: it never creates one.
-      if (op.type === 'contact') [op.actorEid, op.otherEid].forEach((eid) => creates.add(eid));
+      if (op.type === 'contact') for (const eid of [op.actorEid, op.otherEid]) creates.add(eid);
     }
     const unknown = [...creates].filter((eid) => !this.knownQueues.has(eid)).sort();
     if (unknown.length === 0) return;

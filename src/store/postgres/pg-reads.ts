@@ -71,7 +71,10 @@ export class PgReads {
   }
 
   async cursor(eid: Eid, device: DeviceId): Promise<Offset | undefined> {
-    const [row] = await this.query<{ cursor: string }>('reading a cursor', 'bimip_cursor', 'SELECT cursor FROM cursors WHERE eid = $1 AND device = $2', [eid, device]);
+    const [row] = await this.query<{ cursor: string }>('reading a cursor', 'bimip_cursor', 'SELECT cursor FROM cursors WHERE eid = $1 AND device = $2', [
+      eid,
+      device,
+    ]);
     return row === undefined ? undefined : Number(row.cursor);
   }
 
@@ -106,7 +109,12 @@ export class PgReads {
   }
 
   async isSubscribed(subscriber: Eid, target: Eid): Promise<boolean> {
-    const rows = await this.query('reading a subscription', 'bimip_is_subscribed', `SELECT 1 FROM subscriptions WHERE subscriber = $1 AND target = $2 AND state = ${SubscriptionState.Active}`, [subscriber, target]);
+    const rows = await this.query(
+      'reading a subscription',
+      'bimip_is_subscribed',
+      `SELECT 1 FROM subscriptions WHERE subscriber = $1 AND target = $2 AND state = ${SubscriptionState.Active}`,
+      [subscriber, target],
+    );
     return rows.length > 0;
   }
 

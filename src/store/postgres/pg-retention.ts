@@ -23,10 +23,7 @@ export async function pruneBatch(client: PoolClient, cutoff: number, maxEntries:
   const sql = <R extends Record<string, unknown>>(text: string, values: unknown[] = []) => client.query<R>(text, values);
   await sql('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [RETENTION_LOCK_CLASS]);
   // Queues whose first retained entry is old, oldest first (no lock yet), then locked in eid order.
-  const candidates = await sql<{ eid: string }>(
-    'SELECT eid FROM queues WHERE first_stored_at < $1 ORDER BY first_stored_at LIMIT $2',
-    [cutoff, maxEntries],
-  );
+  const candidates = await sql<{ eid: string }>('SELECT eid FROM queues WHERE first_stored_at < $1 ORDER BY first_stored_at LIMIT $2', [cutoff, maxEntries]);
   if (candidates.rows.length === 0) return { entries: 0, messages: 0, cursors: await pruneCursors(client, cutoff, maxEntries) };
   const locked = await sql<{ eid: string; first_stored_at: string | null }>(
     'SELECT eid, first_stored_at FROM queues WHERE eid = ANY($1::text[]) ORDER BY eid FOR UPDATE',
@@ -42,7 +39,12 @@ export async function pruneBatch(client: PoolClient, cutoff: number, maxEntries:
     if (remaining === 0) break;
     // Only a prefix goes: stop at the first entry young enough to keep, even if the clock once
     // stepped back and a later entry looks older.
-    const rows = (await sql<EntryRow>('SELECT user_offset, kind, signal_id::text, stored_at FROM entries WHERE eid = $1 ORDER BY user_offset LIMIT $2', [eid, remaining + 1])).rows;
+    const rows = (
+      await sql<EntryRow>('SELECT user_offset, kind, signal_id::text, stored_at FROM entries WHERE eid = $1 ORDER BY user_offset LIMIT $2', [
+        eid,
+        remaining + 1,
+      ])
+    ).rows;
     let count = 0;
     while (count < rows.length && count < remaining && Number(rows[count]!.stored_at) < cutoff) count++;
     const kept = rows[count];

@@ -74,7 +74,8 @@ export class PostgresLeaderLock implements LeaderLock {
   private async tryOrConfirm(): Promise<boolean> {
     if (this.closed) return false;
     try {
-      const client = (this.client ??= await this.connect());
+      this.client ??= await this.connect();
+      const client = this.client;
       if (this.leader) {
         // The session answers, so it still holds the lock (only its end releases it).
         await client.query('SELECT 1');

@@ -58,6 +58,8 @@ export interface PostgresMessageStoreOptions {
 }
 
 export class PostgresMessageStore implements MessageStore, ContactStore {
+  /** Blocks are checked in the append transaction, under the recipient's queue lock. */
+  readonly refusesBlockedOnAppend = true;
   private readonly now: () => number;
   private readonly maxBlocks: number;
   private readonly maxContacts: number;
@@ -109,7 +111,14 @@ export class PostgresMessageStore implements MessageStore, ContactStore {
     const self = message.recipientEid === message.senderEid;
     const body = op.body!;
     const entry = (eid: Eid, offset: Offset, author: DeviceId, target: DeviceId): QueueEntry => ({
-      eid, offset, kind: EntryKind.Message, signalId: result.signalId, authorDevice: author, targetDevice: target, body, storedAt,
+      eid,
+      offset,
+      kind: EntryKind.Message,
+      signalId: result.signalId,
+      authorDevice: author,
+      targetDevice: target,
+      body,
+      storedAt,
     });
     const entries = [entry(message.senderEid, result.senderOffset, message.senderDevice, self ? message.recipientDevice : '')];
     if (!self) entries.push(entry(message.recipientEid, result.recipientOffset, '', message.recipientDevice));
@@ -125,10 +134,7 @@ export class PostgresMessageStore implements MessageStore, ContactStore {
 
   async applyContactAction(action: NewContactAction): Promise<ContactOutcome> {
     const storedAt = this.now();
-    const outcome = expect(
-      await this.write({ type: 'contact', ...action, storedAt, maxBlocks: this.maxBlocks, maxContacts: this.maxContacts }),
-      'contact',
-    );
+    const outcome = expect(await this.write({ type: 'contact', ...action, storedAt, maxBlocks: this.maxBlocks, maxContacts: this.maxContacts }), 'contact');
     if (outcome.result === 'limit') {
       return { result: 'limit', list: outcome.list, owner: outcome.owner, max: outcome.list === 'blocks' ? this.maxBlocks : this.maxContacts };
     }

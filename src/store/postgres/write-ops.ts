@@ -9,6 +9,8 @@ export interface MessageOp {
   signalId?: string;
   /** `message.encodeBody` once signalId is known. */
   body?: Uint8Array;
+  /** Why `message.encodeBody` failed, if it did (the op is then answered with it). */
+  encodeError?: Error;
 }
 
 export interface ReceiptOp {

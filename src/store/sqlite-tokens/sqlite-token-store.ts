@@ -74,8 +74,12 @@ export class SqliteTokenStore implements TokenStore {
       spendFamily: db.prepare('UPDATE refresh_tokens SET used_at = coalesce(used_at, ?), expires_at = min(expires_at, ?) WHERE family = ?'),
       familiesOfUser: db.prepare('SELECT DISTINCT family FROM refresh_tokens WHERE eid = ? AND expires_at > ?').pluck(),
       familiesOfDevice: db.prepare('SELECT DISTINCT family FROM refresh_tokens WHERE eid = ? AND device = ? AND expires_at > ?').pluck(),
-      revokeJti: db.prepare('INSERT INTO revoked_jtis (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)'),
-      revokeBefore: db.prepare('INSERT INTO revoked_before (eid, device, before) VALUES (?, ?, ?) ON CONFLICT (eid, device) DO UPDATE SET before = max(before, excluded.before)'),
+      revokeJti: db.prepare(
+        'INSERT INTO revoked_jtis (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)',
+      ),
+      revokeBefore: db.prepare(
+        'INSERT INTO revoked_before (eid, device, before) VALUES (?, ?, ?) ON CONFLICT (eid, device) DO UPDATE SET before = max(before, excluded.before)',
+      ),
       activeJtis: db.prepare('SELECT jti, expires_at FROM revoked_jtis WHERE expires_at > ?'),
       allBefore: db.prepare('SELECT eid, device, before FROM revoked_before'),
       pruneRefresh: db.prepare('DELETE FROM refresh_tokens WHERE expires_at <= ?'),
@@ -94,7 +98,15 @@ export class SqliteTokenStore implements TokenStore {
   async findRefreshToken(hash: string): Promise<RefreshTokenRecord | undefined> {
     const row = this.statements.findRefresh.get(hash) as RefreshRow | undefined;
     if (!row) return undefined;
-    return { hash: row.hash, family: row.family, eid: row.eid, device: row.device, issuedAt: row.issued_at, expiresAt: row.expires_at, usedAt: row.used_at ?? undefined };
+    return {
+      hash: row.hash,
+      family: row.family,
+      eid: row.eid,
+      device: row.device,
+      issuedAt: row.issued_at,
+      expiresAt: row.expires_at,
+      usedAt: row.used_at ?? undefined,
+    };
   }
 
   async spendRefreshToken(hash: string, at: number): Promise<boolean> {
@@ -126,7 +138,10 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   async activeRevocations(now: number): Promise<{ jtis: Array<{ jti: string; expiresAt: number }>; before: RevokedBefore[] }> {
-    const jtis = (this.statements.activeJtis.all(now) as Array<{ jti: string; expires_at: number }>).map((row) => ({ jti: row.jti, expiresAt: row.expires_at }));
+    const jtis = (this.statements.activeJtis.all(now) as Array<{ jti: string; expires_at: number }>).map((row) => ({
+      jti: row.jti,
+      expiresAt: row.expires_at,
+    }));
     return { jtis, before: this.statements.allBefore.all() as RevokedBefore[] };
   }
 

@@ -106,14 +106,17 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
     setup.close();
     const reader = new Database(options.path, { readonly: true });
     configureConnection(reader, 'reader');
-    const writer = await GroupCommitWriter.start({ path: options.path, maxDatabaseBytes: options.maxDatabaseBytes }, {
-      maxBatch: options.maxBatch ?? 512,
-      cursorFlushMs: options.cursorFlushMs ?? 100,
-      maxQueuedWrites: options.maxQueuedWrites ?? 20_000,
-      maxQueuedBytes: options.maxQueuedBytes ?? 64 * 1024 * 1024,
-      onCommit: options.onCommit,
-      onWriteHealth: options.onWriteHealth,
-    });
+    const writer = await GroupCommitWriter.start(
+      { path: options.path, maxDatabaseBytes: options.maxDatabaseBytes },
+      {
+        maxBatch: options.maxBatch ?? 512,
+        cursorFlushMs: options.cursorFlushMs ?? 100,
+        maxQueuedWrites: options.maxQueuedWrites ?? 20_000,
+        maxQueuedBytes: options.maxQueuedBytes ?? 64 * 1024 * 1024,
+        onCommit: options.onCommit,
+        onWriteHealth: options.onWriteHealth,
+      },
+    );
     return new SqliteMessageStore(new SqliteReads(reader), writer, options);
   }
 
@@ -140,7 +143,14 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
     if (outcome.duplicate) return { duplicate: true, signalId: id, storedAt: outcome.storedAt, senderOffset: outcome.senderOffset, entries: [] };
     const selfMessage = op.recipientEid === op.senderEid;
     const entry = (eid: Eid, offset: Offset, author: DeviceId, target: DeviceId): QueueEntry => ({
-      eid, offset, kind: EntryKind.Message, signalId: id, authorDevice: author, targetDevice: target, body: op.body, storedAt,
+      eid,
+      offset,
+      kind: EntryKind.Message,
+      signalId: id,
+      authorDevice: author,
+      targetDevice: target,
+      body: op.body,
+      storedAt,
     });
     const entries = [entry(op.senderEid, outcome.senderOffset, op.senderDevice, selfMessage ? op.recipientDevice : '')];
     if (!selfMessage) entries.push(entry(op.recipientEid, outcome.recipientOffset, '', op.recipientDevice));
@@ -291,7 +301,10 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
       .then(
         () => undefined,
         (err: unknown) => {
-          throw this.writer.unavailable ?? new StoreWritesFailingError(`store writes failing: ${this.writer.commitFailure ?? (err as Error).message}`, { cause: err });
+          throw (
+            this.writer.unavailable ??
+            new StoreWritesFailingError(`store writes failing: ${this.writer.commitFailure ?? (err as Error).message}`, { cause: err })
+          );
         },
       )
       .finally(() => {

@@ -68,9 +68,7 @@ export class WriterOps {
         .pluck(),
       deleteUserCursors: db.prepare('DELETE FROM cursors WHERE eid = ?'),
       deleteDeviceCursor: db.prepare('DELETE FROM cursors WHERE eid = ? AND device = ?'),
-      upsertHidden: db.prepare(
-        'INSERT INTO user_settings (eid, hidden) VALUES (?, ?) ON CONFLICT (eid) DO UPDATE SET hidden = excluded.hidden',
-      ),
+      upsertHidden: db.prepare('INSERT INTO user_settings (eid, hidden) VALUES (?, ?) ON CONFLICT (eid) DO UPDATE SET hidden = excluded.hidden'),
     };
   }
 
@@ -169,18 +167,22 @@ export class WriterOps {
     const senderOffset = this.head(op.senderEid) + 1;
     const expectedRecipientOffset = selfMessage ? 0 : this.head(op.recipientEid) + 1;
     const inserted =
-      s.insertMessage.run(op.signalId, op.senderEid, op.clientId, senderOffset, op.body, op.storedAt, op.recipientEid, expectedRecipientOffset)
-        .changes === 1;
+      s.insertMessage.run(op.signalId, op.senderEid, op.clientId, senderOffset, op.body, op.storedAt, op.recipientEid, expectedRecipientOffset).changes === 1;
     if (!inserted) {
       const original = s.findMessage.get(op.senderEid, op.clientId) as { signal_id: number; sender_offset: number; stored_at: number };
-      return { type: 'message', duplicate: true, signalId: original.signal_id, storedAt: original.stored_at, senderOffset: original.sender_offset, recipientOffset: 0 };
+      return {
+        type: 'message',
+        duplicate: true,
+        signalId: original.signal_id,
+        storedAt: original.stored_at,
+        senderOffset: original.sender_offset,
+        recipientOffset: 0,
+      };
     }
     // A note to oneself has one entry; its target is the recipient device, if any.
     this.append(op.senderEid, EntryKind.Message, op.signalId, op.senderDevice, selfMessage ? op.recipientDevice : '', null, op.storedAt);
     // The author device belongs to the sender: in the recipient's queue no device authored it.
-    const recipientOffset = selfMessage
-      ? 0
-      : this.append(op.recipientEid, EntryKind.Message, op.signalId, '', op.recipientDevice, null, op.storedAt);
+    const recipientOffset = selfMessage ? 0 : this.append(op.recipientEid, EntryKind.Message, op.signalId, '', op.recipientDevice, null, op.storedAt);
     return { type: 'message', duplicate: false, signalId: op.signalId, storedAt: op.storedAt, senderOffset, recipientOffset };
   }
 

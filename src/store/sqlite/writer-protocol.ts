@@ -97,9 +97,7 @@ export interface CursorWrite {
   seenAt: number;
 }
 
-export type WriterRequest =
-  | { type: 'batch'; id: number; ops: WriteOp[]; cursors: CursorWrite[] }
-  | { type: 'close'; id: number };
+export type WriterRequest = { type: 'batch'; id: number; ops: WriteOp[]; cursors: CursorWrite[] } | { type: 'close'; id: number };
 
 export type WriterResponse =
   | { type: 'batch'; id: number; outcomes: WriteOutcome[] }

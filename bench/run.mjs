@@ -3,19 +3,24 @@
  * BIMIP benchmark runner: each scenario N times (default 3), each run on a fresh server process
  * and a fresh temp data dir; prints per-run figures and medians and writes docs/benchmarks.md.
  *
- *   node bench/run.mjs [--only W1,W3] [--runs N] [--profile] [--no-doc] [--quiet-wait SECONDS]
+ *   node bench/run.mjs [--only W1,W3] [--runs N] [--profile] [--no-doc] [--quiet-wait SECONDS] [--cluster]
  *
+ * --cluster      two nodes on this box sharing PostgreSQL and Redis (fresh schema and key prefix per
+ *                run; see lib/cluster.mjs): W1–W3 with senders on node 1 and receivers on node 2
+ *                (W4 is skipped); writes docs/benchmarks-cluster.md and its summary section in
+ *                docs/benchmarks.md instead of the embedded sections.
  * --profile      after the measured runs, one extra run per scenario with the server under
  *                `node --cpu-prof` (not counted); prints the top functions by self time.
  * --no-doc       do not write docs/benchmarks.md.
  * --quiet-wait   before each run, wait up to this many seconds for the (shared) machine to go
  *                quiet (< 0.3 cores busy); default 60, 0 = do not wait.
  */
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMeter, machineInfo, waitForQuiet } from './lib/machine.mjs';
 import { formatProfile, summarizeProfile } from './lib/profile.mjs';
+import { POSTGRES_URL, REDIS_URL } from './lib/cluster.mjs';
 import { ROOT, listProfiles } from './lib/server.mjs';
 import { fmt, median } from './lib/util.mjs';
 import { runW1 } from './w1-throughput.mjs';
@@ -96,9 +101,59 @@ const SCENARIOS = {
   },
 };
 
+/** Per-node and backend CPU of a cluster run (absent figures are left out). */
+function clusterCpu(r) {
+  if (r.node1CpuCores === undefined) return '';
+  return (
+    `; CPU node 1 ${fmt(r.node1CpuCores, 2)} + node 2 ${fmt(r.node2CpuCores, 2)} cores, ` +
+    `PostgreSQL ${fmt(r.pgCpuCores, 2)}, Redis ${fmt(r.redisCpuCores, 2)}`
+  );
+}
+
+const CLUSTER_CPU_MEDIANS = { node1CpuCores: 'node 1 CPU', node2CpuCores: 'node 2 CPU', pgCpuCores: 'PostgreSQL CPU', redisCpuCores: 'Redis CPU' };
+
+/** Cluster mode: 2 nodes, shared PostgreSQL + Redis; same figures, cluster targets, no W4. */
+const CLUSTER_SCENARIOS = {
+  W1: {
+    ...SCENARIOS.W1,
+    title: 'W1 cluster throughput (50 pairs × 32 in flight, 10 s; senders on node 1, receivers on node 2)',
+    line: (r) => SCENARIOS.W1.line(r) + clusterCpu(r),
+    medians: { ...SCENARIOS.W1.medians, ...CLUSTER_CPU_MEDIANS },
+    target: {
+      ...SCENARIOS.W1.target,
+      text: '≥ 15,000 durable (acked) msg/s with 0 lost / duplicated / out-of-order',
+      check: (m, s) => m.ackedPerSec >= 15_000 && s.lost === 0 && s.duplicateOffsets === 0 && s.storedTwice === 0 && s.outOfOrder === 0,
+    },
+  },
+  W2: {
+    ...SCENARIOS.W2,
+    title: 'W2 cluster latency (2,000 msg/s offered: 20 pairs × 100 msg/s, 10 s; senders on node 1, receivers on node 2)',
+    line: (r) =>
+      `${SCENARIOS.W2.line(r)}${clusterCpu(r)}; node 2 loop lag p99 ${fmt(r.nodeMetrics?.[1]?.loopLagP99Ms, 1)} max ${fmt(r.nodeMetrics?.[1]?.loopLagMaxMs, 1)} ms`,
+    medians: { ...SCENARIOS.W2.medians, ...CLUSTER_CPU_MEDIANS },
+    target: {
+      ...SCENARIOS.W2.target,
+      text: 'p99 send→deliver ≤ 10 ms at 2,000 msg/s',
+      check: (m) => m.p99 <= 10,
+    },
+  },
+  W3: {
+    ...SCENARIOS.W3,
+    title: 'W3 cluster catch-up (10,000 entries queued through node 1, caught up on node 2)',
+  },
+};
+
 async function main() {
   const machine = machineInfo();
-  const names = args.only ?? Object.keys(SCENARIOS);
+  const table = args.cluster ? CLUSTER_SCENARIOS : SCENARIOS;
+  let names = args.only ?? Object.keys(table);
+  if (args.cluster) {
+    const skipped = names.filter((n) => !table[n]);
+    if (skipped.length) console.log(`cluster mode: skipping ${skipped.join(', ')} (not measured in cluster mode)`);
+    names = names.filter((n) => table[n]);
+    if (names.length === 0) throw new Error('nothing to run in cluster mode (W1, W2, W3)');
+    console.log(`cluster mode: 2 nodes on this box; PostgreSQL ${POSTGRES_URL}, Redis ${REDIS_URL}; fresh schema and key prefix per run`);
+  }
   console.log(`BIMIP benchmarks — ${machine.date}`);
   console.log(
     `${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB.toFixed(1)} GiB RAM, Node ${machine.node}, commit ${machine.commit}${machine.srcDirty ? ' (src has uncommitted changes)' : ''}`,
@@ -108,7 +163,7 @@ async function main() {
 
   const results = {};
   for (const name of names) {
-    const scenario = SCENARIOS[name];
+    const scenario = table[name];
     console.log(`== ${scenario.title}`);
     const runs = [];
     for (let i = 1; i <= args.runs; i++) {
@@ -117,7 +172,7 @@ async function main() {
       let result;
       let error;
       try {
-        result = await scenario.run({});
+        result = await scenario.run({ cluster: args.cluster });
       } catch (err) {
         error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       }
@@ -149,25 +204,74 @@ async function main() {
   }
 
   let profiles;
-  if (args.profile) profiles = await profileRuns(names);
+  if (args.profile) profiles = await profileRuns(names, table);
 
-  if (args.doc) {
+  if (args.doc && args.cluster) {
+    const path = join(ROOT, 'docs', 'benchmarks-cluster.md');
+    writeFileSync(path, renderDoc(machine, names, results, profiles, table));
+    console.log(`wrote ${path}`);
+    const main = join(ROOT, 'docs', 'benchmarks.md');
+    const text = existsSync(main) ? readFileSync(main, 'utf8') : '# BIMIP benchmarks\n';
+    writeFileSync(main, withClusterSection(text, renderClusterSummary(machine, names, results, table)));
+    console.log(`updated the cluster section of ${main}`);
+  } else if (args.doc) {
     const path = join(ROOT, 'docs', 'benchmarks.md');
-    writeFileSync(path, renderDoc(machine, names, results, profiles));
+    // Keep the cluster section (written by `--cluster` runs) when the embedded figures are rewritten.
+    const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const cluster = CLUSTER_SECTION.exec(old)?.[0];
+    const doc = renderDoc(machine, names, results, profiles, table);
+    writeFileSync(path, cluster ? withClusterSection(doc, cluster) : doc);
     console.log(`wrote ${path}`);
   }
 }
 
-async function profileRuns(names) {
+const CLUSTER_BEGIN = '<!-- cluster:begin (written by `node bench/run.mjs --cluster`) -->';
+const CLUSTER_END = '<!-- cluster:end -->';
+const CLUSTER_SECTION = /<!-- cluster:begin[^\n]*-->[\s\S]*?<!-- cluster:end -->/;
+
+/** Replaces the marked cluster section of `doc`, or appends it. `section` includes the markers. */
+function withClusterSection(doc, section) {
+  if (CLUSTER_SECTION.test(doc)) return doc.replace(CLUSTER_SECTION, () => section);
+  return `${doc.replace(/\n*$/, '')}\n\n${section}\n`;
+}
+
+function renderClusterSummary(machine, names, results, table) {
+  const L = [CLUSTER_BEGIN, '## Cluster mode', ''];
+  L.push(
+    `Two nodes on this box sharing PostgreSQL and Redis (\`node bench/run.mjs --cluster\`, ${machine.date}, commit \`${machine.commit}\`, ` +
+      `${args.runs} runs per scenario); senders on node 1, receivers on node 2. Details, per-run figures and CPU per node: ` +
+      '[benchmarks-cluster.md](benchmarks-cluster.md).',
+    '',
+  );
+  L.push('| scenario | target | median result | verdict |', '|---|---|---|---|');
+  for (const name of names) {
+    const s = table[name];
+    const r = results[name];
+    L.push(`| ${name} | ${s.target.text} | ${s.target.value(r.medians, r.sums)} | **${r.pass ? 'pass' : 'miss'}** |`);
+  }
+  L.push('', CLUSTER_END);
+  return L.join('\n');
+}
+
+async function profileRuns(names, table) {
   const out = {};
   for (const name of names) {
     const dir = mkdtempSync(join(tmpdir(), `bimip-prof-${name}-`));
     try {
       console.log(`== profiling ${name} (server under --cpu-prof; not counted)`);
       if (args.quietWaitMs > 0) await waitForQuiet({ maxWaitMs: args.quietWaitMs });
-      const result = await SCENARIOS[name].run({ cpuProfDir: dir });
-      console.log(`  ${SCENARIOS[name].line(result)}`);
-      const summaries = listProfiles(dir).map((p) => summarizeProfile(p, 12));
+      let pids = [];
+      const result = await table[name].run({ cpuProfDir: dir, cluster: args.cluster, onServer: (s) => pids.push(s.pid) });
+      console.log(`  ${table[name].line(result)}`);
+      if (pids.length < 2) pids = [];
+      const nodeOf = (file) => {
+        const i = pids.findIndex((pid) => file.includes(`.${pid}.`));
+        return i >= 0 ? `node ${i + 1} ` : '';
+      };
+      const summaries = listProfiles(dir).map((p) => {
+        const summary = summarizeProfile(p, 12);
+        return { ...summary, file: `${nodeOf(summary.file)}${summary.file}` };
+      });
       // The main thread is the profile with the most busy time unless the writer worker outworked it.
       for (const s of summaries) console.log(formatProfile(s));
       out[name] = summaries;
@@ -181,32 +285,49 @@ async function profileRuns(names) {
   return out;
 }
 
-function renderDoc(machine, names, results, profiles) {
+function renderDoc(machine, names, results, profiles, table = SCENARIOS) {
   const L = [];
-  L.push('# BIMIP benchmarks', '');
-  L.push('Generated by `npm run bench` (`node bench/run.mjs`); see `bench/README.md` for what each scenario does.', '');
+  if (args.cluster) {
+    L.push('# BIMIP benchmarks — cluster mode', '');
+    L.push(
+      'Generated by `node bench/run.mjs --cluster` (`npm run bench -- --cluster`); see `bench/README.md` for what each scenario does. ' +
+        'Each run starts two `bimip serve` nodes on this machine, sharing one PostgreSQL (a fresh schema per run, dropped afterwards) and one Redis ' +
+        '(a fresh key prefix per run, deleted afterwards). Senders connect to node 1 and receivers to node 2, so every message is committed to PostgreSQL by node 1 ' +
+        'and reaches node 2 through a Redis notice. W4 (idle connections) is not measured in cluster mode. Embedded-mode figures: [benchmarks.md](benchmarks.md).',
+      '',
+    );
+  } else {
+    L.push('# BIMIP benchmarks', '');
+    L.push('Generated by `npm run bench` (`node bench/run.mjs`); see `bench/README.md` for what each scenario does.', '');
+  }
   L.push('| | |', '|---|---|');
   L.push(`| date | ${machine.date} |`);
   L.push(`| machine | ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB.toFixed(1)} GiB RAM, ${machine.platform} |`);
   L.push(`| node | ${machine.node} |`);
   L.push(`| commit | \`${machine.commit}\`${machine.srcDirty ? ' (src/ had uncommitted changes when run)' : ''} |`);
-  L.push(`| runs | ${args.runs} per scenario, each on a fresh server process and a fresh temp data dir |`);
+  L.push(
+    args.cluster
+      ? `| runs | ${args.runs} per scenario, each on two fresh server processes, a fresh PostgreSQL schema and a fresh Redis key prefix |`
+      : `| runs | ${args.runs} per scenario, each on a fresh server process and a fresh temp data dir |`,
+  );
+  if (args.cluster) L.push(`| backends | PostgreSQL \`${POSTGRES_URL}\`, Redis \`${REDIS_URL}\` (same machine) |`);
   L.push('');
   L.push(
     'The server and the load generator share this machine’s cores (the load runs in a separate process from the server, over loopback). ' +
       'The cores are also shared with other work: each run lists “other load”, the CPU used by processes other than the benchmark and its server during the run. ' +
-      'Figures taken while other load was high are pessimistic.',
+      'Figures taken while other load was high are pessimistic.' +
+      (args.cluster ? ' In cluster mode “other load” includes PostgreSQL and Redis (not children of the bench); their CPU during the measured window is listed separately.' : ''),
     '',
   );
   L.push('## Targets', '', '| scenario | target | median result | verdict |', '|---|---|---|---|');
   for (const name of names) {
-    const s = SCENARIOS[name];
+    const s = table[name];
     const r = results[name];
     L.push(`| ${name} | ${s.target.text} | ${s.target.value(r.medians, r.sums)} | **${r.pass ? 'pass' : 'miss'}** |`);
   }
   L.push('');
   for (const name of names) {
-    const s = SCENARIOS[name];
+    const s = table[name];
     const r = results[name];
     L.push(`## ${s.title}`, '');
     const load = r.runs.find((x) => x.result)?.result.load;
@@ -244,16 +365,17 @@ function renderDoc(machine, names, results, profiles) {
 }
 
 function parseArgs(argv) {
-  const out = { runs: 3, only: undefined, profile: false, doc: true, quietWaitMs: 60_000 };
+  const out = { runs: 3, only: undefined, profile: false, doc: true, quietWaitMs: 60_000, cluster: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--only') out.only = argv[++i].split(',').map((s) => s.trim().toUpperCase());
     else if (a === '--runs') out.runs = Math.max(1, Math.min(20, Number(argv[++i]) || 3));
     else if (a === '--profile') out.profile = true;
     else if (a === '--no-doc') out.doc = false;
+    else if (a === '--cluster') out.cluster = true;
     else if (a === '--quiet-wait') out.quietWaitMs = Math.max(0, Number(argv[++i]) || 0) * 1000;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only W1,W2,W3,W4] [--runs N] [--profile] [--no-doc] [--quiet-wait SECONDS]');
+      console.log('usage: node bench/run.mjs [--only W1,W2,W3,W4] [--runs N] [--profile] [--no-doc] [--quiet-wait SECONDS] [--cluster]');
       process.exit(0);
     } else {
       console.error(`unknown argument: ${a}`);

@@ -5,22 +5,23 @@
  * drain, then: acked msg/s, delivered msg/s, lost / duplicated / out-of-order counts.
  * Load: raw codec + ws in this process (see lib/raw-client.mjs), not the SDK.
  */
-import { startServer, cpuSeconds, scrapeMetrics } from './lib/server.mjs';
+import { allHealthy, cpuFigures, mergeLogs, scrapeAll, startNodes } from './lib/cluster.mjs';
 import { Pair, closePairs, connectPairs, startCommitTimer, totals } from './lib/pairs.mjs';
 import { payloadWithTime, waitFor } from './lib/util.mjs';
 
 export const W1 = { pairs: 50, inFlight: 32, durationMs: 10_000, drainMs: 5_000, maxPerPair: 400_000 };
 
-export async function runW1({ cpuProfDir, params = W1, onServer } = {}) {
-  const server = await startServer({ cpuProfDir });
-  await onServer?.(server); // diagnostics hook (e.g. attach strace to server.pid)
+export async function runW1({ cpuProfDir, params = W1, onServer, cluster = false } = {}) {
+  // Cluster: senders on node 1, receivers on node 2 (every message crosses nodes through Redis).
+  const target = await startNodes({ cluster, cpuProfDir });
+  for (const server of target.nodes) await onServer?.(server); // diagnostics hook (e.g. attach strace to server.pid)
   const pairs = Array.from({ length: params.pairs }, (_, i) => new Pair(i, params.maxPerPair, 'w1'));
   let stopCommits = () => {};
   try {
-    await connectPairs(server.url, pairs);
+    await connectPairs(target.receive.url, pairs, target.send.url);
     stopCommits = startCommitTimer(pairs);
 
-    const cpuStart = cpuSeconds(server.pid);
+    const cpuStart = await target.cpu();
     const benchCpuStart = process.cpuUsage();
     const start = performance.now();
     const end = start + params.durationMs;
@@ -46,7 +47,7 @@ export async function runW1({ cpuProfDir, params = W1, onServer } = {}) {
     await waitFor(() => performance.now() >= end, params.durationMs + 1000, 20);
     windowOpen = false;
     const windowSeconds = (performance.now() - start) / 1000;
-    const cpuWindow = cpuSeconds(server.pid) - cpuStart;
+    const cpu = cpuFigures(cpuStart, await target.cpu(), windowSeconds);
     const benchCpu = process.cpuUsage(benchCpuStart);
 
     // Drain: every outstanding Ack back, then every acked message delivered (bounded by drainMs).
@@ -58,26 +59,26 @@ export async function runW1({ cpuProfDir, params = W1, onServer } = {}) {
     for (const pair of pairs) pair.commit();
 
     const t = totals(pairs);
-    const healthy = await server.healthy();
-    const metrics = await scrapeMetrics(server.port);
+    const healthy = await allHealthy(target);
+    const metrics = await scrapeAll(target);
     return {
-      load: 'raw codec + ws (bench process), 50 pairs × 32 in flight',
+      load: `raw codec + ws (bench process), 50 pairs × 32 in flight${cluster ? '; senders on node 1, receivers on node 2' : ''}`,
       ackedPerSec: ackedInWindow / windowSeconds,
       deliveredPerSec: deliveredInWindow / windowSeconds,
       windowSeconds,
       drainMs,
-      serverCpuCores: cpuWindow / windowSeconds,
+      ...cpu,
       benchCpuCores: (benchCpu.user + benchCpu.system) / 1e6 / windowSeconds,
       ...t,
       inFlightAtEnd: pairs.reduce((a, p) => a + p.inFlight, 0),
       serverHealthy: healthy,
-      store: metrics,
-      serverLog: summarizeLog(server.log),
+      ...metrics,
+      serverLog: mergeLogs(target, summarizeLog),
     };
   } finally {
     stopCommits();
     await closePairs(pairs).catch(() => {});
-    await server.stop();
+    await target.stop();
   }
 }
 

@@ -5,7 +5,7 @@
  * payload; the receiver computes send→deliver latency on arrival. Receivers commit every 64
  * entries or 50 ms. Load: raw codec + ws in this process.
  */
-import { cpuSeconds, scrapeMetrics, startServer } from './lib/server.mjs';
+import { allHealthy, cpuFigures, mergeLogs, scrapeAll, startNodes } from './lib/cluster.mjs';
 import { Pair, closePairs, connectPairs, startCommitTimer, totals } from './lib/pairs.mjs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { payloadWithTime, quantile, sendTimeOf, waitFor } from './lib/util.mjs';
@@ -13,9 +13,10 @@ import { summarizeLog } from './w1-throughput.mjs';
 
 export const W2 = { pairs: 20, ratePerPair: 100, durationMs: 10_000, drainMs: 5_000 };
 
-export async function runW2({ cpuProfDir, params = W2, onServer } = {}) {
-  const server = await startServer({ cpuProfDir });
-  await onServer?.(server); // diagnostics hook (e.g. attach strace to server.pid)
+export async function runW2({ cpuProfDir, params = W2, onServer, cluster = false } = {}) {
+  // Cluster: senders on node 1, receivers on node 2.
+  const target = await startNodes({ cluster, cpuProfDir });
+  for (const server of target.nodes) await onServer?.(server); // diagnostics hook (e.g. attach strace to server.pid)
   const perPair = Math.ceil((params.ratePerPair * params.durationMs) / 1000);
   const pairs = Array.from({ length: params.pairs }, (_, i) => new Pair(i, perPair, 'w2'));
   const latencies = new Float64Array(params.pairs * perPair);
@@ -26,7 +27,7 @@ export async function runW2({ cpuProfDir, params = W2, onServer } = {}) {
   let stopCommits = () => {};
   let pacer;
   try {
-    await connectPairs(server.url, pairs);
+    await connectPairs(target.receive.url, pairs, target.send.url);
     stopCommits = startCommitTimer(pairs);
     for (const pair of pairs) {
       pair.onDeliver = (_p, _seq, message) => {
@@ -37,7 +38,7 @@ export async function runW2({ cpuProfDir, params = W2, onServer } = {}) {
       };
     }
 
-    const cpuStart = cpuSeconds(server.pid);
+    const cpuStart = await target.cpu();
     const loopDelay = monitorEventLoopDelay({ resolution: 1 });
     loopDelay.enable();
     const intervalMs = 1000 / params.ratePerPair;
@@ -64,7 +65,7 @@ export async function runW2({ cpuProfDir, params = W2, onServer } = {}) {
       tick();
     });
     const sendSeconds = (performance.now() - start) / 1000;
-    const cpuWindow = cpuSeconds(server.pid) - cpuStart;
+    const cpu = cpuFigures(cpuStart, await target.cpu(), sendSeconds);
     loopDelay.disable();
 
     await waitFor(() => pairs.every((p) => p.inFlight === 0 && p.distinctDelivered >= p.ackedCount), params.drainMs, 20);
@@ -72,9 +73,9 @@ export async function runW2({ cpuProfDir, params = W2, onServer } = {}) {
     const t = totals(pairs);
     const sorted = Array.from(latencies.subarray(0, latencyCount)).sort((a, b) => a - b);
     const ackSorted = Array.from(ackLatencies.subarray(0, ackCount)).sort((a, b) => a - b);
-    const metrics = await scrapeMetrics(server.port);
+    const metrics = await scrapeAll(target);
     return {
-      load: 'raw codec + ws (bench process), 20 pairs × 100 msg/s, 1 ms pacer',
+      load: `raw codec + ws (bench process), 20 pairs × 100 msg/s, 1 ms pacer${cluster ? '; senders on node 1, receivers on node 2' : ''}`,
       offeredPerSec: t.sent / sendSeconds,
       samples: latencyCount,
       p50: quantile(sorted, 0.5),
@@ -86,16 +87,16 @@ export async function runW2({ cpuProfDir, params = W2, onServer } = {}) {
       lateSends,
       benchLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       benchLoopDelayMaxMs: loopDelay.max / 1e6,
-      serverCpuCores: cpuWindow / sendSeconds,
+      ...cpu,
       ...t,
-      serverHealthy: await server.healthy(),
-      store: metrics,
-      serverLog: summarizeLog(server.log),
+      serverHealthy: await allHealthy(target),
+      ...metrics,
+      serverLog: mergeLogs(target, summarizeLog),
     };
   } finally {
     clearTimeout(pacer);
     stopCommits();
     await closePairs(pairs).catch(() => {});
-    await server.stop();
+    await target.stop();
   }
 }

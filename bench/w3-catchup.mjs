@@ -10,7 +10,7 @@
  */
 import { BimipClient } from '../dist/client/index.js';
 import { RawClient } from './lib/raw-client.mjs';
-import { scrapeMetrics, startServer } from './lib/server.mjs';
+import { allHealthy, mergeLogs, scrapeAll, startNodes } from './lib/cluster.mjs';
 import { payloadWithTime, token, waitFor } from './lib/util.mjs';
 import { summarizeLog } from './w1-throughput.mjs';
 
@@ -98,9 +98,10 @@ async function catchUpRaw(url, receiverEid, params) {
   }
 }
 
-export async function runW3({ cpuProfDir, params = W3, onServer } = {}) {
-  const server = await startServer({ cpuProfDir });
-  await onServer?.(server); // diagnostics hook (e.g. attach strace to server.pid)
+export async function runW3({ cpuProfDir, params = W3, onServer, cluster = false } = {}) {
+  // Cluster: the sender fills the queue on node 1; the receiver connects (both times) to node 2.
+  const target = await startNodes({ cluster, cpuProfDir });
+  for (const server of target.nodes) await onServer?.(server); // diagnostics hook (e.g. attach strace to server.pid)
   try {
     const results = {};
     // Warm-up (not counted): one 1,000-entry catch-up per client kind, so neither side runs cold code.
@@ -113,24 +114,24 @@ export async function runW3({ cpuProfDir, params = W3, onServer } = {}) {
       const p = { ...params, entries };
       const receiverEid = `w3-${tag}-${mode}-receiver@bench`;
       // First connect creates the cursor (at head 0); then the device goes away.
-      const first = await BimipClient.connect({ url: server.url, token: await token(receiverEid) });
+      const first = await BimipClient.connect({ url: target.receive.url, token: await token(receiverEid) });
       await first.caughtUp;
       await first.close();
-      await enqueue(server.url, `w3-${tag}-${mode}-sender@bench`, receiverEid, entries, params.sendInFlight);
-      const result = mode === 'sdk' ? await catchUpSdk(server.url, receiverEid, p) : await catchUpRaw(server.url, receiverEid, p);
+      await enqueue(target.send.url, `w3-${tag}-${mode}-sender@bench`, receiverEid, entries, params.sendInFlight);
+      const result = mode === 'sdk' ? await catchUpSdk(target.receive.url, receiverEid, p) : await catchUpRaw(target.receive.url, receiverEid, p);
       if (tag === 'measured') results[mode] = result;
     }
     return {
-      load: 'sdk: BimipClient; raw: ws + codec (both in the bench process), commit every 256',
+      load: `sdk: BimipClient; raw: ws + codec (both in the bench process), commit every 256${cluster ? '; queue filled on node 1, caught up on node 2' : ''}`,
       ms: results.sdk.ms,
       rawMs: results.raw.ms,
       sdk: results.sdk,
       raw: results.raw,
-      store: await scrapeMetrics(server.port),
-      serverHealthy: await server.healthy(),
-      serverLog: summarizeLog(server.log),
+      ...(await scrapeAll(target)),
+      serverHealthy: await allHealthy(target),
+      serverLog: mergeLogs(target, summarizeLog),
     };
   } finally {
-    await server.stop();
+    await target.stop();
   }
 }

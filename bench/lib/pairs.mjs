@@ -122,10 +122,10 @@ export class Pair {
   }
 }
 
-export async function connectPairs(url, pairs) {
+export async function connectPairs(url, pairs, senderUrl = url) {
   // Receivers first, each caught up (its marker arrived) before any sender connects.
   await inBatches(pairs, 25, (pair) => pair.connectReceiver(url));
-  await inBatches(pairs, 25, (pair) => pair.connectSender(url));
+  await inBatches(pairs, 25, (pair) => pair.connectSender(senderUrl));
 }
 
 /** Commits every COMMIT_INTERVAL_MS for receivers with uncommitted entries; returns a stop function. */

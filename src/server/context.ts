@@ -8,25 +8,13 @@ import type { MessageStore } from '../core/message-store.js';
 import type { QueueEntry } from '../core/types.js';
 import type { ProtocolLimits } from '../protocol/limits.js';
 import type { Router } from './router.js';
+import type { DeliverySettings, SessionContext } from './session-context.js';
+
+export type { DeliverySettings, SessionContext } from './session-context.js';
 import type { ServerMetrics } from './metrics.js';
 import type { PresenceService } from './presence-service.js';
 
-export interface DeliverySettings {
-  /** Most pushed-but-uncommitted entries per device (SPEC §6 F2; default 512). */
-  window: number;
-  /** Pushing pauses while a socket has more than this many bytes queued (default 1 MiB). */
-  sendBufferBytes: number;
-  /** Entries read from the store per catch-up query (default 256). */
-  readBatch: number;
-  /** A socket over `sendBufferBytes` for this long without draining is closed with 4010 (default 10 s). */
-  slowConsumerMs: number;
-  /** A socket whose send buffer exceeds this is closed with 4010 at once (default 4 × sendBufferBytes). */
-  maxBufferedBytes: number;
-  /** Most bytes of entries one Sync replay sends before its RESPONSE (default 1 MiB). */
-  replayBytes: number;
-}
-
-export interface ServerContext {
+export interface ServerContext extends SessionContext {
   store: MessageStore;
   contacts: ContactStore;
   presence: PresenceService;

@@ -10,7 +10,7 @@ import type { Transport } from '../core/transport.js';
 import { DisconnectError } from '../core/errors.js';
 import { DEFAULT_USER_LIMITS, deliverable, type Offset, type Principal, type QueueEntry, type QueueInfo } from '../core/types.js';
 import { CloseCode, Code, ROUTE_BY_FIELD, SyncType, encodeFrame, type Frame } from '../protocol/index.js';
-import type { ServerContext } from './context.js';
+import type { SessionContext } from './session-context.js';
 import { AbuseCounter, RateLimiter } from './rate-limiter.js';
 import type { UserFeed } from './user-feed.js';
 import type { Sender } from './sender.js';
@@ -85,7 +85,7 @@ export class DeviceSession {
     readonly principal: Principal,
     readonly transport: Transport,
     private readonly feed: UserFeed<DeviceSession>,
-    private readonly ctx: ServerContext,
+    private readonly ctx: SessionContext,
     private readonly limits: SessionLimits,
   ) {
     this.eid = principal.eid;

@@ -7,7 +7,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { Authenticator } from '../core/authenticator.js';
-import { AuthError } from '../core/errors.js';
+import { AuthError, ProtocolError } from '../core/errors.js';
 import type { TokenStore } from '../core/token-store.js';
 import type { DeviceId, Eid, Principal } from '../core/types.js';
 import type { RevocationList } from './revocation-list.js';
@@ -49,12 +49,9 @@ export type TokenEvent =
   | { kind: 'revoked'; count: number };
 
 /** A refused token operation; `code` follows SPEC §10. */
-export class TokenError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
+export class TokenError extends ProtocolError {
+  constructor(code: number, message: string) {
+    super(code, message);
     this.name = 'TokenError';
   }
 }

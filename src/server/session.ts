@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.js';
 import type { Transport } from '../core/transport.js';
-import { DisconnectError } from '../core/errors.js';
+import { DisconnectError, ProtocolError } from '../core/errors.js';
 import { DEFAULT_USER_LIMITS, deliverable, type Offset, type Principal, type QueueEntry, type QueueInfo } from '../core/types.js';
 import { CloseCode, Code, ROUTE_BY_FIELD, SyncType, encodeFrame, type Frame } from '../protocol/index.js';
 import type { SessionContext } from './session-context.js';
@@ -321,9 +321,10 @@ export class DeviceSession {
   }
 }
 
-export class CommitAboveHeadError extends Error {
-  readonly code = Code.BadRequest;
+/** SPEC §6 F3: a commit above the head is a 400 (one of the ProtocolError family). */
+export class CommitAboveHeadError extends ProtocolError {
   constructor(offset: Offset, head: Offset) {
-    super(`user_offset ${offset} is above the queue head ${head}`);
+    super(Code.BadRequest, `user_offset ${offset} is above the queue head ${head}`);
+    this.name = 'CommitAboveHeadError';
   }
 }

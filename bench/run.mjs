@@ -316,7 +316,9 @@ function renderDoc(machine, names, results, profiles, table = SCENARIOS) {
     'The server and the load generator share this machine’s cores (the load runs in a separate process from the server, over loopback). ' +
       'The cores are also shared with other work: each run lists “other load”, the CPU used by processes other than the benchmark and its server during the run. ' +
       'Figures taken while other load was high are pessimistic.' +
-      (args.cluster ? ' In cluster mode “other load” includes PostgreSQL and Redis (not children of the bench); their CPU during the measured window is listed separately.' : ''),
+      (args.cluster
+        ? ' In cluster mode “other load” includes PostgreSQL and Redis (not children of the bench); their CPU during the measured window is listed separately.'
+        : ''),
     '',
   );
   L.push('## Targets', '', '| scenario | target | median result | verdict |', '|---|---|---|---|');

@@ -24,7 +24,9 @@ import type { Eid } from '../../core/types.js';
 import { decodeClusterMessage, encodeClusterMessage } from './cluster-message-codec.js';
 
 /** ioredis options for the publisher: fail, never queue, while Redis is unreachable. */
-export const REDIS_BUS_PUBLISHER_OPTIONS = { enableOfflineQueue: false, maxRetriesPerRequest: 0 } as const satisfies RedisOptions;
+// enableAutoPipelining: the publishes of one event-loop turn (a group commit's notices) leave in one
+// write instead of one syscall each (bench --cluster: a third of node 1's CPU went to PUBLISH writes).
+export const REDIS_BUS_PUBLISHER_OPTIONS = { enableOfflineQueue: false, maxRetriesPerRequest: 0, enableAutoPipelining: true } as const satisfies RedisOptions;
 /** ioredis options for the subscriber: resubscribe after reconnects; no queue while down. */
 export const REDIS_BUS_SUBSCRIBER_OPTIONS = { autoResubscribe: true, enableOfflineQueue: false } as const satisfies RedisOptions;
 

@@ -13,6 +13,7 @@ import { RedisPresenceStore } from '../presence/redis/redis-presence-store.js';
 import type { ServerMetrics } from '../server/metrics.js';
 import { PostgresLeaderLock } from '../store/postgres/postgres-leader-lock.js';
 import { PostgresMessageStore } from '../store/postgres/postgres-message-store.js';
+import { PostgresPushOutbox } from '../store/postgres/postgres-push-outbox.js';
 import { PostgresTokenStore } from '../store/postgres-tokens/postgres-token-store.js';
 import type { Config } from './config.js';
 import type { Engines } from './engines.js';
@@ -87,6 +88,7 @@ export async function openClusterEngines(cluster: ClusterConfig, config: Config,
       presence,
       // Same prefix as the presence store: the claim script reads its node heartbeats (liveness).
       ownership: new RedisDeviceOwnership({ redis: presenceClient, prefix: cluster.redisPrefix }),
+      pushOutbox: () => PostgresPushOutbox.open({ pool, schema }),
       leader: async (name) => {
         const lock = await PostgresLeaderLock.start({
           pool,

@@ -8,6 +8,7 @@ import type { ContactStore } from '../core/contact-store.js';
 import type { LeaderLock } from '../core/leader-lock.js';
 import type { MessageStore } from '../core/message-store.js';
 import type { PresenceStore } from '../core/presence-store.js';
+import type { PushOutbox } from '../core/push-outbox.js';
 import type { RevocationFeed } from '../core/revocation-feed.js';
 import type { TokenStore } from '../core/token-store.js';
 
@@ -21,6 +22,8 @@ export interface Engines {
   presence: PresenceStore;
   /** Who owns each device cluster-wide (SPEC §2: one connection per device; the handoff flushes its cursor). */
   ownership: DeviceOwnership;
+  /** Cluster mode: the push outbox every node shares (PostgreSQL); undefined = a SQLite file in the data dir. */
+  pushOutbox?: () => Promise<PushOutbox>;
   /** Leadership for one kind of background work (SPEC §11: retention, token housekeeping run once). */
   leader(name: string): Promise<LeaderLock>;
   /** Re-read the local users' heads this often (a lost bus notice costs a read, not a stall); 0 = never. */

@@ -30,14 +30,13 @@ export async function serve(config: Config): Promise<BimipServer> {
   });
   const generatedSecretPath = auth.generatedSecretPath;
 
+  // Cluster mode: one outbox in PostgreSQL that every node dispatches from (rows claimed with a
+  // lease, so each notice is POSTed by one node); the embedded default: a SQLite file in the data dir.
+  const pushOptions = { url: config.pushWebhookUrl ?? '', secret: config.pushWebhookSecret ?? '', logger, registry: metrics.registry };
   const pushHook = config.pushWebhookUrl
-    ? await WebhookPushHook.open({
-        url: config.pushWebhookUrl,
-        secret: config.pushWebhookSecret!,
-        outboxPath: join(config.dataDir, 'push-outbox.sqlite'),
-        logger,
-        registry: metrics.registry,
-      })
+    ? engines.pushOutbox
+      ? await WebhookPushHook.withOutbox(await engines.pushOutbox(), pushOptions)
+      : await WebhookPushHook.open({ ...pushOptions, outboxPath: join(config.dataDir, 'push-outbox.sqlite') })
     : undefined;
   const server = await BimipServer.start({
     host: config.host,

@@ -11,3 +11,4 @@ export type * from './transport.js';
 export type * from './logger.js';
 export { systemClock, type Clock } from './clock.js';
 export type * from './device-ownership.js';
+export type * from './push-outbox.js';

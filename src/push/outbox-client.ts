@@ -2,11 +2,17 @@
  * The main-thread side of the push outbox: the same operations as PushOutbox, answered by the
  * outbox worker thread, so no SQLite call (and no fsync) ever blocks the event loop (issue #7).
  * Requests are answered in the order they are made.
+ *
+ * The embedded engine of the PushOutbox port (core/push-outbox.ts). The file belongs to one node,
+ * so claims are kept here, in memory, not in the file: a claimed row is filtered out of later polls
+ * until `remove` or `reschedule` ends the claim or the lease lapses. A restart forgets claims, which
+ * is what a lapsed lease means (the dead process POSTs nothing). Ids are the file's AUTOINCREMENT:
+ * unique for this file, which is all a single node needs.
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { StoreUnavailableError } from '../core/errors.js';
-import type { OutboxRow } from './outbox.js';
+import type { PushOutbox, PushOutboxPoll } from '../core/push-outbox.js';
 import type { OutboxRequest, OutboxResponse, OutboxResults, OutboxWorkerData } from './outbox-protocol.js';
 
 /** Distributes Omit over the request union, so each request keeps its own fields. */
@@ -17,8 +23,16 @@ interface Waiting {
   reject(error: Error): void;
 }
 
-export class OutboxClient {
+/** Options of {@link OutboxClient.open}. */
+export interface OutboxClientOptions {
+  /** How long a polled row stays claimed without `remove` or `reschedule`; default 30000 ms. */
+  leaseMs?: number;
+}
+
+export class OutboxClient implements PushOutbox {
   private readonly waiting = new Map<number, Waiting>();
+  /** Claimed row ids → when their claim lapses. */
+  private readonly claims = new Map<number, number>();
   private lastId = 0;
   private failure: StoreUnavailableError | undefined;
   private closed: Promise<void> | undefined;
@@ -27,6 +41,7 @@ export class OutboxClient {
     private readonly worker: Worker,
     /** Rows in the file when it was opened. */
     readonly pendingAtOpen: number,
+    private readonly leaseMs: number,
   ) {
     worker.on('message', (response: OutboxResponse) => this.onResponse(response));
     worker.on('error', (error) => this.fail(error));
@@ -34,7 +49,9 @@ export class OutboxClient {
   }
 
   /** Starts the worker and opens (creating and migrating if needed) the outbox file at `path`. */
-  static async open(path: string): Promise<OutboxClient> {
+  static async open(path: string, options: OutboxClientOptions = {}): Promise<OutboxClient> {
+    const leaseMs = options.leaseMs ?? 30_000;
+    if (!Number.isInteger(leaseMs) || leaseMs < 1) throw new Error('push outbox: leaseMs must be a positive integer');
     const worker = startWorker(path);
     let first: OutboxResponse;
     try {
@@ -47,7 +64,7 @@ export class OutboxClient {
       await worker.terminate();
       throw new Error(`push outbox could not be opened: ${first.type === 'open-failed' ? first.error : first.type}`);
     }
-    return new OutboxClient(worker, first.pending);
+    return new OutboxClient(worker, first.pending, leaseMs);
   }
 
   /** Stores the notices in one durable transaction; resolves with their delivery ids, in order. */
@@ -55,18 +72,31 @@ export class OutboxClient {
     return this.call<'enqueue'>({ type: 'enqueue', bodies, now });
   }
 
-  /** Up to `limit` rows due at `now` (oldest first) and the earliest next attempt after `now`. */
-  poll(now: number, limit: number): Promise<{ due: OutboxRow[]; nextAttemptAt: number | undefined }> {
-    return this.call<'poll'>({ type: 'poll', now, limit });
+  /**
+   * Claims up to `limit` unclaimed rows due at `now` (oldest first); `nextAttemptAt` is the earliest
+   * next attempt or claim lapse after `now`.
+   */
+  async poll(now: number, limit: number): Promise<PushOutboxPoll> {
+    for (const [rowId, until] of this.claims) if (until <= now) this.claims.delete(rowId);
+    // Claimed rows may be among the oldest due: ask for enough to fill `limit` without them.
+    const { due, nextAttemptAt } = await this.call<'poll'>({ type: 'poll', now, limit: limit + this.claims.size });
+    const claimed = due.filter((row) => !this.claims.has(row.id)).slice(0, limit);
+    for (const row of claimed) this.claims.set(row.id, now + this.leaseMs);
+    let next = nextAttemptAt;
+    for (const until of this.claims.values()) if (next === undefined || until < next) next = until;
+    return { due: claimed, nextAttemptAt: next };
   }
 
-  /** Removes a row (delivered or given up); true if it existed. */
+  /** Removes a row (delivered or given up), ending its claim; true if it existed. */
   remove(rowId: number): Promise<boolean> {
+    // Dropped at once: a later poll reaches the worker after this request, when the row is gone.
+    this.claims.delete(rowId);
     return this.call<'remove'>({ type: 'remove', rowId });
   }
 
-  /** Records a failed attempt and when to try again. */
+  /** Records a failed attempt and when to try again, ending the row's claim. */
   async reschedule(rowId: number, attempts: number, nextAttemptAt: number, lastStatus: number): Promise<void> {
+    this.claims.delete(rowId);
     await this.call<'reschedule'>({ type: 'reschedule', rowId, attempts, nextAttemptAt, lastStatus });
   }
 

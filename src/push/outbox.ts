@@ -6,6 +6,7 @@
  * event loop (issue #7: one fsync per notice on the main thread stalled every connection).
  */
 import Database from 'better-sqlite3';
+import type { PushOutboxRow } from '../core/push-outbox.js';
 
 const MIGRATIONS: string[] = [
   `
@@ -23,17 +24,8 @@ const MIGRATIONS: string[] = [
   `,
 ];
 
-/** A notice waiting for delivery. */
-export interface OutboxRow {
-  /** The delivery id. */
-  id: number;
-  /** The exact JSON body to POST (the bytes that get signed). */
-  body: string;
-  enqueuedAt: number;
-  /** Failed attempts so far. */
-  attempts: number;
-  nextAttemptAt: number;
-}
+/** A notice waiting for delivery (the port's row type). */
+export type OutboxRow = PushOutboxRow;
 
 interface RawRow {
   id: number;

@@ -9,6 +9,11 @@
  * written in one transaction, one fsync (group commit, like the message store's writer). While a
  * batch is being written, new notices queue for the next. The memory queue is bounded; past
  * `maxQueuedNotices` notices are dropped (counted, one warn line per overload).
+ *
+ * The outbox is a PushOutbox (core/push-outbox.ts): `open` makes the embedded per-node SQLite one;
+ * `withOutbox` takes any engine, e.g. the PostgreSQL one every node of a cluster shares (SPEC §11).
+ * Each poll claims the rows it starts, so nodes sharing an outbox never POST a notice at the same
+ * time; they also poll every `pollIntervalMs`, to see rows other nodes enqueued or left behind.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -16,6 +21,7 @@ import { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { PushHook, PushNotice } from '../core/push-hook.js';
+import type { PushOutbox } from '../core/push-outbox.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { toNoticeBody } from './notice-body.js';
 import type { OutboxRow } from './outbox.js';
@@ -23,15 +29,19 @@ import { OutboxClient } from './outbox-client.js';
 import { PushMetrics } from './push-metrics.js';
 import { postWebhook } from './webhook-request.js';
 
-/** Options of {@link WebhookPushHook.open}. Durations in ms. */
-export interface WebhookPushHookOptions {
+/** Options of {@link WebhookPushHook.withOutbox}. Durations in ms. */
+export interface WebhookPushHookEngineOptions {
   /** http(s) URL that receives the POSTs (BIMIP_PUSH_WEBHOOK_URL). */
   url: string;
   /** HMAC-SHA256 key for X-Bimip-Signature (BIMIP_PUSH_WEBHOOK_SECRET); required, non-empty. */
   secret: string;
-  /** The outbox's own SQLite file, e.g. `<dataDir>/push-outbox.sqlite`; its folder is created. */
-  outboxPath: string;
   logger: Logger;
+  /**
+   * Longest sleep between two polls of the outbox even when no row of this node is due: how soon
+   * rows other nodes enqueued, or left claimed when they died, are seen. Default 1000 for
+   * `withOutbox`; none for `open` (a node's own file holds only its own rows).
+   */
+  pollIntervalMs?: number;
   /** Schedules retries; default the system clock. */
   clock?: Clock;
   /** Where the bimip_push_* metrics are registered; default a private registry. */
@@ -57,6 +67,12 @@ export interface WebhookPushHookOptions {
   maxQueuedNotices?: number;
 }
 
+/** Options of {@link WebhookPushHook.open}. Durations in ms. */
+export interface WebhookPushHookOptions extends WebhookPushHookEngineOptions {
+  /** The outbox's own SQLite file, e.g. `<dataDir>/push-outbox.sqlite`; its folder is created. */
+  outboxPath: string;
+}
+
 /** The durable, signed, retrying webhook {@link PushHook}. Create with {@link WebhookPushHook.open}. */
 export class WebhookPushHook implements PushHook {
   /** The metrics, for tests and the composition root. */
@@ -72,6 +88,7 @@ export class WebhookPushHook implements PushHook {
   private readonly concurrency: number;
   private readonly closeTimeoutMs: number;
   private readonly maxQueuedNotices: number;
+  private readonly pollIntervalMs: number | undefined;
   /** Bodies of notices accepted by notify() and not yet handed to the outbox. */
   private queued: string[] = [];
   private flushScheduled = false;
@@ -90,8 +107,8 @@ export class WebhookPushHook implements PushHook {
   private closing: Promise<void> | undefined;
 
   private constructor(
-    private readonly outbox: OutboxClient,
-    options: WebhookPushHookOptions,
+    private readonly outbox: PushOutbox,
+    options: WebhookPushHookEngineOptions,
   ) {
     this.url = options.url;
     this.secret = options.secret;
@@ -107,6 +124,7 @@ export class WebhookPushHook implements PushHook {
     this.concurrency = positiveInt(options.concurrency ?? 4, 'concurrency');
     this.closeTimeoutMs = positiveInt(options.closeTimeoutMs ?? 2000, 'closeTimeoutMs');
     this.maxQueuedNotices = positiveInt(options.maxQueuedNotices ?? 10_000, 'maxQueuedNotices');
+    this.pollIntervalMs = options.pollIntervalMs === undefined ? undefined : positiveInt(options.pollIntervalMs, 'pollIntervalMs');
     this.metrics = new PushMetrics(options.registry ?? new Registry());
     this.depth = outbox.pendingAtOpen;
     this.metrics.outboxDepth.set(this.depth);
@@ -118,15 +136,28 @@ export class WebhookPushHook implements PushHook {
    * Throws on a missing secret, a non-http(s) URL or an unusable outbox file.
    */
   static async open(options: WebhookPushHookOptions): Promise<WebhookPushHook> {
-    validateUrl(options.url);
-    if (typeof options.secret !== 'string' || options.secret === '') {
-      throw new Error('push webhook: a secret is required (BIMIP_PUSH_WEBHOOK_SECRET) when a URL is set');
-    }
-    if (options.jitterRatio !== undefined && !(options.jitterRatio >= 0 && options.jitterRatio < 1)) {
-      throw new Error('push webhook: jitterRatio must be in [0, 1)');
-    }
+    validateOptions(options);
     await mkdir(dirname(options.outboxPath), { recursive: true });
-    const outbox = await OutboxClient.open(options.outboxPath);
+    const { outboxPath, ...rest } = options;
+    return WebhookPushHook.start(await OutboxClient.open(outboxPath), rest);
+  }
+
+  /**
+   * The same over an outbox the caller opened (e.g. PostgresPushOutbox, shared by every node); the
+   * hook owns it from then on and closes it on `close` (or here, if the options are invalid).
+   * Polls at least every `pollIntervalMs` (default 1000).
+   */
+  static async withOutbox(outbox: PushOutbox, options: WebhookPushHookEngineOptions): Promise<WebhookPushHook> {
+    try {
+      validateOptions(options);
+    } catch (error) {
+      await outbox.close();
+      throw error;
+    }
+    return WebhookPushHook.start(outbox, { ...options, pollIntervalMs: options.pollIntervalMs ?? 1000 });
+  }
+
+  private static async start(outbox: PushOutbox, options: WebhookPushHookEngineOptions): Promise<WebhookPushHook> {
     let hook: WebhookPushHook;
     try {
       hook = new WebhookPushHook(outbox, options);
@@ -273,20 +304,29 @@ export class WebhookPushHook implements PushHook {
     if (this.closing || this.inFlight.size >= this.concurrency) return; // a completion pumps again
     try {
       const now = this.clock.now();
-      // In-flight rows are due too, so asking for `concurrency` rows leaves room for every free slot.
-      // A row is removed from the outbox before it leaves `inFlight`, and the worker answers in
-      // order, so a row being finished is never started twice.
-      const { due, nextAttemptAt } = await this.outbox.poll(now, this.concurrency);
+      // poll claims what it returns (in-flight rows stay claimed, so they are not among them): ask
+      // for the free slots only, or claimed rows would wait unstarted for their lease. A row ends
+      // its claim (remove, reschedule) before it leaves `inFlight`, so it is never started twice.
+      const { due, nextAttemptAt } = await this.outbox.poll(now, this.concurrency - this.inFlight.size);
       if (this.closing) return;
       for (const row of due) {
         if (this.inFlight.size >= this.concurrency) break;
         if (!this.inFlight.has(row.id)) this.start(row);
       }
       // With every slot busy, the next completion pumps again; otherwise no due row is left waiting.
-      if (this.inFlight.size < this.concurrency) this.wakeAt(nextAttemptAt);
+      if (this.inFlight.size < this.concurrency) this.wakeAt(this.capped(nextAttemptAt));
     } catch (error) {
       this.safeLog('error', { err: errorMessage(error) }, 'push outbox read failed');
+      // A shared outbox may be back soon (PostgreSQL restarted): try again rather than wait for a notice.
+      this.wakeAt(this.capped(undefined));
     }
+  }
+
+  /** `at`, or sooner when the hook polls periodically (a shared outbox). */
+  private capped(at: number | undefined): number | undefined {
+    if (this.pollIntervalMs === undefined) return at;
+    const periodic = this.clock.now() + this.pollIntervalMs;
+    return at === undefined ? periodic : Math.min(at, periodic);
   }
 
   private wakeAt(at: number | undefined): void {
@@ -365,6 +405,16 @@ export class WebhookPushHook implements PushHook {
     } catch {
       // notify() must not throw, nor the write loop reject, not even because of a broken logger.
     }
+  }
+}
+
+function validateOptions(options: WebhookPushHookEngineOptions): void {
+  validateUrl(options.url);
+  if (typeof options.secret !== 'string' || options.secret === '') {
+    throw new Error('push webhook: a secret is required (BIMIP_PUSH_WEBHOOK_SECRET) when a URL is set');
+  }
+  if (options.jitterRatio !== undefined && !(options.jitterRatio >= 0 && options.jitterRatio < 1)) {
+    throw new Error('push webhook: jitterRatio must be in [0, 1)');
   }
 }
 

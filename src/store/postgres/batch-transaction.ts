@@ -24,6 +24,7 @@ import { EntryKind } from '../../core/types.js';
 import { applyContact, applyReceipt, type Sql } from './contact-ops.js';
 import { checked, checkSql, literalArray, type Checked, type CheckRow, type Stored } from './message-check.js';
 import { connectionLost } from './pg-errors.js';
+import { pairKey } from '../shared/write-model.js';
 import { queuesOf, type CursorWrite, type MessageOp, type WriteOp, type WriteOutcome } from './write-ops.js';
 
 /** A (sender, id) the batch found stored although it checked under the sender's lock: run it again. */
@@ -204,7 +205,7 @@ export class BatchTransaction {
 
   /** SPEC §6 F1.2: consecutive messages of the batch, set-based. */
   private async messages(ops: MessageOp[]): Promise<WriteOutcome[]> {
-    const key = (op: MessageOp) => `${op.message.senderEid}\u0000${op.message.clientId}`;
+    const key = (op: MessageOp) => pairKey(op.message.senderEid, op.message.clientId);
     let parameter = 0;
     const values: string[][] = [];
     const { existing, blocked } =
@@ -227,7 +228,7 @@ export class BatchTransaction {
       if (original) return { type: 'message', duplicate: true, ...original, recipientOffset: 0 };
       const self = message.recipientEid === message.senderEid;
       // SPEC §6 F7: checked under the recipient's queue lock, which a BLOCK by them also takes.
-      if (!self && blocked.has(`${message.recipientEid}\u0000${message.senderEid}`)) return { type: 'blocked' };
+      if (!self && blocked.has(pairKey(message.recipientEid, message.senderEid))) return { type: 'blocked' };
       const signalId = op.signalId!;
       // A note to oneself has one entry; its target is the recipient device, if any.
       const senderOffset = this.append(

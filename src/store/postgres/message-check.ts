@@ -4,6 +4,7 @@
  * sender. Built as parameters or, in the batch's first simple query, as inlined literals.
  */
 import { escapeLiteral } from 'pg';
+import { pairKey } from '../shared/write-model.js';
 import type { MessageOp } from './write-ops.js';
 
 /** A message already stored: what a duplicate of it answers. */
@@ -37,8 +38,8 @@ export function checkSql(ops: MessageOp[], array: (values: string[]) => string):
 export function checked(rows: CheckRow[]): Checked {
   const result: Checked = { existing: new Map(), blocked: new Set() };
   for (const row of rows) {
-    if (row.k === 'b') result.blocked.add(`${row.a}\u0000${row.b}`);
-    else result.existing.set(`${row.a}\u0000${row.b}`, { signalId: row.signal_id!, storedAt: Number(row.stored_at), senderOffset: Number(row.sender_offset) });
+    if (row.k === 'b') result.blocked.add(pairKey(row.a, row.b));
+    else result.existing.set(pairKey(row.a, row.b), { signalId: row.signal_id!, storedAt: Number(row.stored_at), senderOffset: Number(row.sender_offset) });
   }
   return result;
 }

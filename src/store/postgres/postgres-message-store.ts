@@ -33,7 +33,8 @@ import { PgGroupCommit } from './pg-group-commit.js';
 import { PgReads } from './pg-reads.js';
 import { pruneBatch } from './pg-retention.js';
 import { MESSAGE_STORE_COMPONENT, MESSAGE_STORE_MIGRATIONS } from './schema.js';
-import { hasNul, type MessageOp, type WriteOp, type WriteOutcome, type WrittenEntry } from './write-ops.js';
+import { expectOutcome, pairKey, toEntries } from '../shared/write-model.js';
+import { hasNul, type MessageOp, type WriteOp, type WriteOutcome } from './write-ops.js';
 
 export interface PostgresMessageStoreOptions {
   /** A ready pool; the store never ends it (its owner does, after `close`). */
@@ -106,7 +107,7 @@ export class PostgresMessageStore implements MessageStore, ContactStore {
     const op: MessageOp = { type: 'message', message, storedAt };
     const outcome = await this.write(op);
     if (outcome.type === 'blocked') throw new ProtocolError(Code.Forbidden, 'the recipient does not accept messages from you');
-    const result = expect(outcome, 'message');
+    const result = expectOutcome(outcome, 'message');
     if (result.duplicate) return { duplicate: true, signalId: result.signalId, storedAt: result.storedAt, senderOffset: result.senderOffset, entries: [] };
     const self = message.recipientEid === message.senderEid;
     const body = op.body!;
@@ -127,14 +128,17 @@ export class PostgresMessageStore implements MessageStore, ContactStore {
 
   async appendReceipt(receipt: NewReceipt): Promise<ReceiptOutcome> {
     const storedAt = this.now();
-    const outcome = expect(await this.write({ type: 'receipt', ...receipt, storedAt }), 'receipt');
+    const outcome = expectOutcome(await this.write({ type: 'receipt', ...receipt, storedAt }), 'receipt');
     if (outcome.result !== 'stored') return { result: outcome.result };
     return { result: 'stored', entries: toEntries(outcome.entries, EntryKind.Signal, receipt.messageSignalId, receipt.body, storedAt) };
   }
 
   async applyContactAction(action: NewContactAction): Promise<ContactOutcome> {
     const storedAt = this.now();
-    const outcome = expect(await this.write({ type: 'contact', ...action, storedAt, maxBlocks: this.maxBlocks, maxContacts: this.maxContacts }), 'contact');
+    const outcome = expectOutcome(
+      await this.write({ type: 'contact', ...action, storedAt, maxBlocks: this.maxBlocks, maxContacts: this.maxContacts }),
+      'contact',
+    );
     if (outcome.result === 'limit') {
       return { result: 'limit', list: outcome.list, owner: outcome.owner, max: outcome.list === 'blocks' ? this.maxBlocks : this.maxContacts };
     }
@@ -235,7 +239,7 @@ export class PostgresMessageStore implements MessageStore, ContactStore {
     const failure = this.writer.commitFailure;
     if (failure === undefined) return;
     try {
-      expect(await this.write({ type: 'probe' }), 'done');
+      expectOutcome(await this.write({ type: 'probe' }), 'done');
     } catch (err) {
       if (err instanceof StoreUnavailableError && !(err instanceof StoreWritesFailingError)) throw err;
       throw new StoreWritesFailingError(`store writes failing: ${this.writer.commitFailure ?? failure}`, { cause: err });
@@ -257,17 +261,4 @@ export class PostgresMessageStore implements MessageStore, ContactStore {
     if (outcome.type === 'failed') throw outcome.error;
     return outcome;
   }
-}
-
-function expect<T extends WriteOutcome['type']>(outcome: WriteOutcome, type: T): Extract<WriteOutcome, { type: T }> {
-  if (outcome.type !== type) throw new Error(`the batch answered ${outcome.type} to a ${type} write`);
-  return outcome as Extract<WriteOutcome, { type: T }>;
-}
-
-function toEntries(written: WrittenEntry[], kind: EntryKind, signalId: string, body: Uint8Array, storedAt: number): QueueEntry[] {
-  return written.map((entry) => ({ eid: entry.eid, offset: entry.offset, kind, signalId, authorDevice: entry.authorDevice, targetDevice: '', body, storedAt }));
-}
-
-function pairKey(a: string, b: string): string {
-  return `${a}\u0000${b}`;
 }

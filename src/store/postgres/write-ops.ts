@@ -1,5 +1,8 @@
 /** The writes PostgresMessageStore group-commits, and what each one answers. */
 import type { NewMessage } from '../../core/types.js';
+import type { ContactOp, ContactWriteOutcome, DeleteCursorsOp, ReceiptWriteOutcome, VisibilityOp } from '../shared/write-model.js';
+
+export type { ContactOp, CursorWrite, DeleteCursorsOp, VisibilityOp, WrittenEntry } from '../shared/write-model.js';
 
 export interface MessageOp {
   type: 'message';
@@ -24,32 +27,6 @@ export interface ReceiptOp {
   storedAt: number;
 }
 
-export interface ContactOp {
-  type: 'contact';
-  action: number;
-  actorEid: string;
-  actorDevice: string;
-  otherEid: string;
-  body: Uint8Array;
-  storedAt: number;
-  /** Issue #7 limits, checked in the transaction (0 = unlimited). */
-  maxBlocks: number;
-  maxContacts: number;
-}
-
-export interface VisibilityOp {
-  type: 'visibility';
-  eid: string;
-  hidden: boolean;
-}
-
-/** Logout (SPEC §6 F8): forget the cursor of one device, or of every device when `device` is ''. */
-export interface DeleteCursorsOp {
-  type: 'delete-cursors';
-  eid: string;
-  device: string;
-}
-
 /** Health probe after a failed commit: a real write (and its delete) that must commit durably. */
 export interface ProbeOp {
   type: 'probe';
@@ -57,30 +34,15 @@ export interface ProbeOp {
 
 export type WriteOp = MessageOp | ReceiptOp | ContactOp | VisibilityOp | DeleteCursorsOp | ProbeOp;
 
-/** A queue entry a transaction wrote. */
-export interface WrittenEntry {
-  eid: string;
-  offset: number;
-  authorDevice: string;
-}
-
 export type WriteOutcome =
   | { type: 'message'; duplicate: boolean; signalId: string; storedAt: number; senderOffset: number; recipientOffset: number }
   /** The recipient blocks the sender (checked inside the append transaction): nothing written. */
   | { type: 'blocked' }
-  | { type: 'receipt'; result: 'stored' | 'duplicate' | 'superseded' | 'not-found' | 'forbidden'; entries: WrittenEntry[] }
-  | { type: 'contact'; result: 'applied' | 'unchanged' | 'not-pending' | 'blocked'; entries: WrittenEntry[] }
-  | { type: 'contact'; result: 'limit'; list: 'blocks' | 'contacts'; owner: 'actor' | 'other'; entries: WrittenEntry[] }
+  | ReceiptWriteOutcome
+  | ContactWriteOutcome
   | { type: 'done' }
   /** The op failed on its own (its savepoint was rolled back); the rest of the batch committed. */
   | { type: 'failed'; error: Error };
-
-export interface CursorWrite {
-  eid: string;
-  device: string;
-  cursor: number;
-  seenAt: number;
-}
 
 /** The queues an op appends to or checks, all locked (in eid order) at the start of its transaction. */
 export function queuesOf(op: WriteOp): string[] {

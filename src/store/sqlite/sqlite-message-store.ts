@@ -30,7 +30,8 @@ import {
 import { GroupCommitWriter } from './group-commit-writer.js';
 import { configureConnection, migrate } from './schema.js';
 import { SqliteReads } from './sqlite-reads.js';
-import type { MessageOp, WriteOutcome, WrittenEntry } from './writer-protocol.js';
+import { expectOutcome, pairKey, toEntries } from '../shared/write-model.js';
+import type { MessageOp } from './writer-protocol.js';
 
 /** Bytes a health probe writes (and deletes): room for a typical message and its queue entries. */
 const HEALTH_PROBE_BYTES = 16 * 1024;
@@ -138,7 +139,7 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
       recipientDevice: message.recipientDevice,
       body: message.encodeBody({ signalId: String(signalId), storedAt }),
     };
-    const outcome = expect(await this.writer.write(op), 'message');
+    const outcome = expectOutcome(await this.writer.write(op), 'message');
     const id = String(outcome.signalId);
     if (outcome.duplicate) return { duplicate: true, signalId: id, storedAt: outcome.storedAt, senderOffset: outcome.senderOffset, entries: [] };
     const selfMessage = op.recipientEid === op.senderEid;
@@ -159,7 +160,7 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
 
   async appendReceipt(receipt: NewReceipt): Promise<ReceiptOutcome> {
     const storedAt = this.now();
-    const outcome = expect(
+    const outcome = expectOutcome(
       await this.writer.write({
         type: 'receipt',
         messageSignalId: Number(receipt.messageSignalId),
@@ -178,7 +179,7 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
 
   async applyContactAction(action: NewContactAction): Promise<ContactOutcome> {
     const storedAt = this.now();
-    const outcome = expect(
+    const outcome = expectOutcome(
       await this.writer.write({
         type: 'contact',
         action: action.action,
@@ -282,7 +283,7 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
     }
     const outcome = await this.writer.write({ type: 'prune', cutoff: cutoffMs, maxEntries });
     if (outcome.type === 'failed') throw new Error(`retention batch failed: ${outcome.error}`);
-    const { entries, messages, cursors } = expect(outcome, 'prune');
+    const { entries, messages, cursors } = expectOutcome(outcome, 'prune');
     return { entries, messages, cursors };
   }
 
@@ -317,17 +318,4 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
     await this.writer.close();
     this.reads.close();
   }
-}
-
-function expect<T extends WriteOutcome['type']>(outcome: WriteOutcome, type: T): Extract<WriteOutcome, { type: T }> {
-  if (outcome.type !== type) throw new Error(`writer answered ${outcome.type} to a ${type} write`);
-  return outcome as Extract<WriteOutcome, { type: T }>;
-}
-
-function toEntries(written: WrittenEntry[], kind: EntryKind, signalId: string, body: Uint8Array, storedAt: number): QueueEntry[] {
-  return written.map((entry) => ({ eid: entry.eid, offset: entry.offset, kind, signalId, authorDevice: entry.authorDevice, targetDevice: '', body, storedAt }));
-}
-
-function pairKey(a: string, b: string): string {
-  return `${a}\u0000${b}`;
 }

@@ -1,4 +1,7 @@
 /** Messages between SqliteMessageStore (main thread) and its writer worker. */
+import type { ContactOp, ContactWriteOutcome, CursorWrite, DeleteCursorsOp, ReceiptWriteOutcome, VisibilityOp } from '../shared/write-model.js';
+
+export type { ContactOp, CursorWrite, DeleteCursorsOp, VisibilityOp, WrittenEntry } from '../shared/write-model.js';
 
 export interface MessageOp {
   type: 'message';
@@ -23,25 +26,6 @@ export interface ReceiptOp {
   storedAt: number;
 }
 
-export interface ContactOp {
-  type: 'contact';
-  action: number;
-  actorEid: string;
-  actorDevice: string;
-  otherEid: string;
-  body: Uint8Array;
-  storedAt: number;
-  /** Issue #7 limits, checked in the transaction (0 = unlimited): users the actor may block; contacts per user. */
-  maxBlocks: number;
-  maxContacts: number;
-}
-
-export interface VisibilityOp {
-  type: 'visibility';
-  eid: string;
-  hidden: boolean;
-}
-
 /** SPEC §6 F10: one bounded retention batch (see MessageStore.pruneOlderThan). */
 export interface PruneOp {
   type: 'prune';
@@ -49,13 +33,6 @@ export interface PruneOp {
   cutoff: number;
   /** Most queue entries (and, separately, most cursors) removed by this op. */
   maxEntries: number;
-}
-
-/** Logout (SPEC §6 F8): forget the cursor of one device, or of every device when `device` is ''. */
-export interface DeleteCursorsOp {
-  type: 'delete-cursors';
-  eid: string;
-  device: string;
 }
 
 /**
@@ -70,32 +47,16 @@ export interface ProbeOp {
 
 export type WriteOp = MessageOp | ReceiptOp | ContactOp | VisibilityOp | PruneOp | DeleteCursorsOp | ProbeOp;
 
-/** A queue entry the transaction wrote: which queue, which offset, which author device. */
-export interface WrittenEntry {
-  eid: string;
-  offset: number;
-  authorDevice: string;
-}
-
 export type WriteOutcome =
   | { type: 'message'; duplicate: boolean; signalId: number; storedAt: number; senderOffset: number; recipientOffset: number }
-  | { type: 'receipt'; result: 'stored' | 'duplicate' | 'superseded' | 'not-found' | 'forbidden'; entries: WrittenEntry[] }
-  | { type: 'contact'; result: 'applied' | 'unchanged' | 'not-pending' | 'blocked'; entries: WrittenEntry[] }
-  /** Issue #7: the list of `owner` is full; nothing written. */
-  | { type: 'contact'; result: 'limit'; list: 'blocks' | 'contacts'; owner: 'actor' | 'other'; entries: WrittenEntry[] }
+  | ReceiptWriteOutcome
+  | ContactWriteOutcome
   | { type: 'visibility' }
   | { type: 'delete-cursors'; deleted: number }
   | { type: 'prune'; entries: number; messages: number; cursors: number }
   | { type: 'probe' }
   /** The op failed and its savepoint was rolled back; the rest of the transaction still commits. */
   | { type: 'failed'; error: string };
-
-export interface CursorWrite {
-  eid: string;
-  device: string;
-  cursor: number;
-  seenAt: number;
-}
 
 export type WriterRequest = { type: 'batch'; id: number; ops: WriteOp[]; cursors: CursorWrite[] } | { type: 'close'; id: number };
 

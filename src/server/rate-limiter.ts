@@ -1,4 +1,4 @@
-/** Token bucket per connection (SPEC §2: 200 frames/s, bursts of 400 by default). */
+/** Token bucket per connection (SPEC §2: 200 frames/s, bursts of 400 by default); SenderBuckets keys them. */
 export class RateLimiter {
   private tokens: number;
   private updatedAt: number;
@@ -16,11 +16,21 @@ export class RateLimiter {
   /** Takes one token; false when the connection is over its rate. */
   take(now: number): boolean {
     if (this.perSecond <= 0) return true;
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
+    this.tokens = this.level(now);
     this.updatedAt = now;
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** Whether the bucket has refilled to `burst` by `now` (it then equals a fresh one). */
+  isFull(now: number): boolean {
+    return this.level(now) >= this.burst;
+  }
+
+  /** Tokens at `now`; a clock that went back refills nothing. */
+  private level(now: number): number {
+    return Math.min(this.burst, this.tokens + (Math.max(0, now - this.updatedAt) * this.perSecond) / 1000);
   }
 }
 

@@ -13,6 +13,7 @@ import type { MessageStore } from '../core/message-store.js';
 import type { DeviceId, Eid, Offset, Principal, QueueEntry } from '../core/types.js';
 import { CloseCode } from '../protocol/index.js';
 import type { LocalHub } from './hub.js';
+import { LogThrottle } from './log-throttle.js';
 import type { ServerMetrics } from './metrics.js';
 import type { DeviceSession } from './session.js';
 
@@ -59,8 +60,8 @@ export class Router {
   /** Sessions of this node waiting for a displaced connection on another node: its id → wake-ups. */
   private readonly awaitingRelease = new Map<string, Set<(released: boolean) => void>>();
   private stopped = false;
-  private lastFailureLogAt = 0;
-  private failuresSinceLog = 0;
+  /** One line per 5 s while the bus is down. */
+  private readonly failureLog = new LogThrottle(5000);
 
   constructor(
     private readonly hub: LocalHub,
@@ -407,11 +408,8 @@ export class Router {
   private failed(what: string, err: unknown): void {
     this.metrics.busFailures.labels(what.split(' ')[0]!).inc();
     // One line per 5 s while the bus is down (with how many failures it stands for), not one per message.
-    const now = Date.now();
-    this.failuresSinceLog++;
-    if (now - this.lastFailureLogAt < 5000) return;
-    this.logger.warn({ err, op: what, failures: this.failuresSinceLog }, 'bus operation failed; the store stays the truth and sessions catch up');
-    this.lastFailureLogAt = now;
-    this.failuresSinceLog = 0;
+    const held = this.failureLog.pass(Date.now());
+    if (held === undefined) return;
+    this.logger.warn({ err, op: what, failures: held + 1 }, 'bus operation failed; the store stays the truth and sessions catch up');
   }
 }

@@ -6,6 +6,7 @@
 import { ProtocolError, StoreOverloadedError, StoreUnavailableError } from '../core/errors.js';
 import { Code, MessageType, Status, checkMessage, pb, type MessageInit } from '../protocol/index.js';
 import type { ServerContext } from './context.js';
+import { LogThrottle } from './log-throttle.js';
 import { identityOf, isSpoofed, type Sender } from './sender.js';
 
 export interface MessageOutcome {
@@ -58,19 +59,18 @@ export async function storeMessage(ctx: ServerContext, sender: Sender, message: 
  * the number refused since the previous line, instead of one per message (bimip_acks_total{code="503"}
  * counts each).
  */
-const REFUSAL_LOG_INTERVAL_MS = 10_000;
-const refusalLogs = new WeakMap<ServerContext, { loggedAt: number; refusedSince: number }>();
+const refusalLogs = new WeakMap<ServerContext, LogThrottle>();
 
 function logRefusal(ctx: ServerContext, err: StoreUnavailableError, overloaded: boolean): void {
-  const now = ctx.clock.now();
-  const last = refusalLogs.get(ctx);
-  if (last && now - last.loggedAt < REFUSAL_LOG_INTERVAL_MS) {
-    last.refusedSince++;
-    return;
+  let throttle = refusalLogs.get(ctx);
+  if (!throttle) {
+    throttle = new LogThrottle(10_000);
+    refusalLogs.set(ctx, throttle);
   }
+  const refusedSinceLastLine = throttle.pass(ctx.clock.now());
+  if (refusedSinceLastLine === undefined) return;
   const message = overloaded ? 'store overloaded; message refused with 503' : 'store unavailable; message refused with 503';
-  ctx.logger.warn({ err: err.message, refusedSinceLastLine: last?.refusedSince ?? 0 }, message);
-  refusalLogs.set(ctx, { loggedAt: now, refusedSince: 0 });
+  ctx.logger.warn({ err: err.message, refusedSinceLastLine }, message);
 }
 
 /** The message as stored: server-assigned fields set, `from` the authenticated sender. */

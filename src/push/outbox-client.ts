@@ -1,5 +1,5 @@
 /**
- * The main-thread side of the push outbox: the same operations as PushOutbox, answered by the
+ * The main-thread side of the push outbox: the same operations as SqliteOutboxFile (push/outbox.ts), answered by the
  * outbox worker thread, so no SQLite call (and no fsync) ever blocks the event loop (issue #7).
  * Requests are answered in the order they are made.
  *

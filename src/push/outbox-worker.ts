@@ -4,13 +4,13 @@
  * they were sent; the hook relies on that order (a row it deletes is never handed out again).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PushOutbox } from './outbox.js';
+import { SqliteOutboxFile } from './outbox.js';
 import type { OutboxRequest, OutboxResponse, OutboxResults, OutboxWorkerData } from './outbox-protocol.js';
 
 const port = parentPort!;
 const { path } = workerData as OutboxWorkerData;
 
-function answer(outbox: PushOutbox, request: OutboxRequest): OutboxResults[keyof OutboxResults] {
+function answer(outbox: SqliteOutboxFile, request: OutboxRequest): OutboxResults[keyof OutboxResults] {
   switch (request.type) {
     case 'enqueue':
       return outbox.enqueueMany(request.bodies, request.now);
@@ -31,9 +31,9 @@ function post(response: OutboxResponse): void {
   port.postMessage(response);
 }
 
-let outbox: PushOutbox | undefined;
+let outbox: SqliteOutboxFile | undefined;
 try {
-  outbox = PushOutbox.open(path);
+  outbox = SqliteOutboxFile.open(path);
   post({ type: 'opened', pending: outbox.count() });
 } catch (error) {
   post({ type: 'open-failed', error: (error as Error).message });

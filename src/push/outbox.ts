@@ -36,7 +36,7 @@ interface RawRow {
 }
 
 /** Synchronous access to the outbox file; every write is one durable transaction (one fsync). */
-export class PushOutbox {
+export class SqliteOutboxFile {
   private readonly insertRow: Database.Statement<[string, number, number]>;
   private readonly selectDue: Database.Statement<[number, number], RawRow>;
   private readonly selectNextAfter: Database.Statement<[number], { at: number | null }>;
@@ -56,7 +56,7 @@ export class PushOutbox {
   }
 
   /** Opens (creating if needed) the outbox file at `path`. */
-  static open(path: string): PushOutbox {
+  static open(path: string): SqliteOutboxFile {
     const db = new Database(path);
     try {
       db.pragma('busy_timeout = 5000');
@@ -64,7 +64,7 @@ export class PushOutbox {
       // FULL: once notify() returns, the notice is on disk (SPEC §6 F9 "notices survive a restart").
       db.pragma('synchronous = FULL');
       migrate(db);
-      return new PushOutbox(db);
+      return new SqliteOutboxFile(db);
     } catch (error) {
       db.close();
       throw error;

@@ -22,6 +22,11 @@ import { deleteKeys, TEST_REDIS_URL } from './redis.js';
 import { freePort, startServerProcess, stopProcess, type ServerProcess } from './server-process.js';
 import { within } from './wait.js';
 
+/** Node indexes (into `cluster.nodes`) named by the 1-based node numbers the scenarios use. */
+export const N1 = 0;
+export const N2 = 1;
+export const N3 = 2;
+
 export const ADMIN_TOKEN = 'cluster-admin-token-0123456789';
 
 /** Every child PID this worker spawned and has not seen exit: SIGKILLed if the worker exits first. */

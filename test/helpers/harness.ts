@@ -48,6 +48,25 @@ export function tempDir(prefix = 'bimip-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * A server on 127.0.0.1:0 over `store` (as message and contact store) with single-node memory
+ * bus, presence and ownership; `overrides` win. The caller stops the server and owns `store`.
+ */
+export function startServerOnStore(store: SqliteMessageStore, tokens: TokenService, overrides: Partial<BimipServerOptions> = {}): Promise<BimipServer> {
+  return BimipServer.start({
+    host: '127.0.0.1',
+    port: 0,
+    store,
+    contacts: store,
+    bus: MemoryBus.standalone(),
+    presence: new MemoryPresenceStore(),
+    ownership: new MemoryDeviceOwnership(),
+    tokens,
+    logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
+    ...overrides,
+  });
+}
+
 export async function startHarness(
   overrides: Partial<BimipServerOptions> = {},
   dataDir = tempDir(),
@@ -58,27 +77,8 @@ export async function startHarness(
   const authStores: Array<{ close(): Promise<void> }> = [];
   const boot = async (): Promise<{ server: BimipServer; store: SqliteMessageStore; tokens: TokenService }> => {
     const store = await SqliteMessageStore.open({ ...storeOptions, path: join(dataDir, 'bimip.sqlite') });
-    const auth = await setUpAuth({
-      dataDir,
-      jwtSecret: TEST_SECRET,
-      jwtPublicKeyPath: undefined,
-      jwtIssuer: undefined,
-      jwtAudience: undefined,
-      accessTtlSeconds: 3600,
-      refreshTtlSeconds: 86_400,
-    });
-    const server = await BimipServer.start({
-      host: '127.0.0.1',
-      port: 0,
-      store,
-      contacts: store,
-      bus: MemoryBus.standalone(),
-      presence: new MemoryPresenceStore(),
-      ownership: new MemoryDeviceOwnership(),
-      tokens: auth.tokens,
-      logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }),
-      ...overrides,
-    });
+    const auth = await openTestAuth(dataDir);
+    const server = await startServerOnStore(store, auth.tokens, overrides);
     authStores.push(auth.store);
     return { server, store, tokens: auth.tokens };
   };

@@ -6,17 +6,13 @@
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
-import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
-import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
-import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { BimipClient } from '../../src/client/index.js';
-import { BimipServer } from '../../src/server/bimip-server.js';
+import type { BimipServer } from '../../src/server/bimip-server.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 import { pb } from '../../src/protocol/index.js';
-import { openTestAuth, tempDir, TEST_SECRET } from '../helpers/harness.js';
+import { openTestAuth, tempDir, TEST_SECRET, startServerOnStore } from '../helpers/harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -42,17 +38,7 @@ describe('store write health', () => {
     const healthChanges: boolean[] = [];
     const store = await SqliteMessageStore.open({ path, maxDatabaseBytes: 1.5 * 1024 * 1024, onWriteHealth: (healthy) => healthChanges.push(healthy) });
     const auth = await openTestAuth(dataDir);
-    const server = await BimipServer.start({
-      host: '127.0.0.1',
-      port: 0,
-      store,
-      contacts: store,
-      bus: MemoryBus.standalone(),
-      presence: new MemoryPresenceStore(),
-      ownership: new MemoryDeviceOwnership(),
-      tokens: auth.tokens,
-      logger: pino({ level: 'silent' }),
-    });
+    const server = await startServerOnStore(store, auth.tokens);
     cleanups.push(async () => {
       await server.stop();
       await auth.store.close();

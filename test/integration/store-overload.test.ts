@@ -8,16 +8,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
-import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
-import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
-import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { BimipClient } from '../../src/client/index.js';
 import { StoreOverloadedError } from '../../src/core/errors.js';
 import type { NewMessage } from '../../src/core/types.js';
 import { pb } from '../../src/protocol/index.js';
-import { BimipServer } from '../../src/server/bimip-server.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
-import { openTestAuth, tempDir, TEST_SECRET } from '../helpers/harness.js';
+import { openTestAuth, tempDir, TEST_SECRET, startServerOnStore } from '../helpers/harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -85,18 +81,7 @@ describe('store overload', () => {
     const auth = await openTestAuth(dataDir);
     const logLines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void logLines.push(line) });
-    const server = await BimipServer.start({
-      host: '127.0.0.1',
-      port: 0,
-      store,
-      contacts: store,
-      bus: MemoryBus.standalone(),
-      presence: new MemoryPresenceStore(),
-      ownership: new MemoryDeviceOwnership(),
-      tokens: auth.tokens,
-      logger,
-      session: { ratePerSecond: 0 },
-    });
+    const server = await startServerOnStore(store, auth.tokens, { logger, session: { ratePerSecond: 0 } });
     cleanups.push(async () => {
       await server.stop();
       await auth.store.close();

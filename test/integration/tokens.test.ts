@@ -4,17 +4,12 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT, importPKCS8 } from 'jose';
-import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
-import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
-import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { setUpAuth } from '../../src/cli/auth-setup.js';
 import { BimipClient, TokenAuthorityError } from '../../src/client/index.js';
-import { BimipServer } from '../../src/server/bimip-server.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
-import { TEST_SECRET, startHarness, tempDir, type Harness } from '../helpers/harness.js';
+import { TEST_SECRET, startHarness, startServerOnStore, tempDir, type Harness } from '../helpers/harness.js';
 
 const ADMIN = 'admin-token-0123456789';
 let h: Harness | undefined;
@@ -231,16 +226,7 @@ describe('external issuer', () => {
       refreshTtlSeconds: 3600,
     });
     const store = await SqliteMessageStore.open({ path: join(dir, 'bimip.sqlite') });
-    const server = await BimipServer.start({
-      port: 0,
-      store,
-      contacts: store,
-      bus: MemoryBus.standalone(),
-      presence: new MemoryPresenceStore(),
-      ownership: new MemoryDeviceOwnership(),
-      tokens: auth.tokens,
-      logger: pino({ level: 'silent' }),
-    });
+    const server = await startServerOnStore(store, auth.tokens);
     try {
       const key = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'EdDSA');
       const token = await new SignJWT({ eid: 'a@example.com', device_id: 'phone' })

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwarenessStatus, CloseCode, Code, type BimipClient } from '../../../src/client/index.js';
 import { messageOf, takeEntries, takeMessages } from '../../helpers/harness.js';
-import { adminPost, AwarenessLog, closeWatch, startCluster, type Cluster } from '../../helpers/cluster.js';
+import { adminPost, AwarenessLog, closeWatch, startCluster, type Cluster, N1, N2, N3 } from '../../helpers/cluster.js';
 import { within } from '../../helpers/wait.js';
 
 let cluster: Cluster;
@@ -16,11 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.close();
 }, 60_000);
-
-/** Node numbers as in the scenarios (1-based). */
-const N1 = 0;
-const N2 = 1;
-const N3 = 2;
 
 describe('cluster - live', () => {
   it('cluster delivery - A on node 1 → B on nodes 2 and 3 live with the same user_offset; A’s device on node 3 gets the sender copy; Ack 200 only once committed', async () => {

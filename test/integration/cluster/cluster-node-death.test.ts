@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AwarenessStatus, Code, ConnectionClosedError, type Ack, type MessageEntry } from '../../../src/client/index.js';
 import { messagesOf, takeMessages } from '../../helpers/harness.js';
-import { AwarenessLog, startCluster, takeBuffered, type Cluster } from '../../helpers/cluster.js';
+import { AwarenessLog, startCluster, takeBuffered, type Cluster, N1, N2, N3 } from '../../helpers/cluster.js';
 import { within } from '../../helpers/wait.js';
 
 let cluster: Cluster;
@@ -16,10 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.close();
 }, 60_000);
-
-const N1 = 0;
-const N2 = 1;
-const N3 = 2;
 
 describe('cluster - node death', () => {
   it('cluster kill -9 - every message node 1 acked is delivered exactly once, in order, via node 3 and live on node 2; resends via node 2 are 409', async () => {

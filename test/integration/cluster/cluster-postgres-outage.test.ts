@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, type Ack } from '../../../src/client/index.js';
 import { messagesOf, takeMessages } from '../../helpers/harness.js';
-import { health, healthUntil, startCluster, startPartitionProxy, type Cluster, type PartitionProxy } from '../../helpers/cluster.js';
+import { health, healthUntil, startCluster, startPartitionProxy, type Cluster, type PartitionProxy, N1, N2, N3 } from '../../helpers/cluster.js';
 import { POSTGRES_URL } from '../../helpers/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 import { within } from '../../helpers/wait.js';
@@ -36,10 +36,6 @@ afterAll(async () => {
     await partition?.close();
   }
 }, 60_000);
-
-const N1 = 0;
-const N2 = 1;
-const N3 = 2;
 
 describe('cluster - PostgreSQL unreachable', () => {
   it('postgres down - node 1 answers Ack 503 and /healthz 503 while cut off, recovers by itself, and every Ack 200 is readable', async () => {

@@ -7,7 +7,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Code, type Ack, type BimipClient } from '../../../src/client/index.js';
 import { messagesOf, takeMessages } from '../../helpers/harness.js';
-import { deleteRedisKeys, health, healthUntil, privateRedis, startCluster, takeBuffered, type Cluster, type PrivateRedis } from '../../helpers/cluster.js';
+import {
+  deleteRedisKeys,
+  health,
+  healthUntil,
+  privateRedis,
+  startCluster,
+  takeBuffered,
+  type Cluster,
+  type PrivateRedis,
+  N1,
+  N2,
+} from '../../helpers/cluster.js';
 import { within } from '../../helpers/wait.js';
 
 let redis: PrivateRedis | undefined;
@@ -27,8 +38,6 @@ afterAll(async () => {
   }
 }, 60_000);
 
-const N1 = 0;
-const N2 = 1;
 const A = 'redis-a@example.com';
 const B = 'redis-b@example.com';
 

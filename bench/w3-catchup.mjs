@@ -4,11 +4,11 @@
  * measured time runs from connect start until the 10,000th entry has been received; the client
  * commits every 256 entries (the server pushes at most 512 uncommitted). Measured twice per run,
  * on two receivers with their own 10,000 entries:
- *   - sdk: BimipClient (dist/client), reading `client.entries` as an application would;
+ *   - sdk: BimipConnection (dist/client), reading `client.entries` as an application would;
  *   - raw: ws + codec, the same commit policy, no SDK overhead.
  * Before them, one 1,000-entry catch-up of each kind warms both processes up (not counted).
  */
-import { BimipClient } from '../dist/client/index.js';
+import { BimipConnection } from '../dist/client/index.js';
 import { RawClient } from './lib/raw-client.mjs';
 import { allHealthy, mergeLogs, scrapeAll, startNodes } from './lib/cluster.mjs';
 import { payloadWithTime, token, waitFor } from './lib/util.mjs';
@@ -40,7 +40,7 @@ async function enqueue(url, senderEid, receiverEid, count, inFlight) {
 async function catchUpSdk(url, receiverEid, params) {
   const tok = await token(receiverEid);
   const start = performance.now();
-  const client = await BimipClient.connect({ url, token: tok });
+  const client = await BimipConnection.connect({ url, token: tok });
   let received = 0;
   let lastOffset = 0;
   let markerMs;
@@ -114,7 +114,7 @@ export async function runW3({ cpuProfDir, params = W3, onServer, cluster = false
       const p = { ...params, entries };
       const receiverEid = `w3-${tag}-${mode}-receiver@bench`;
       // First connect creates the cursor (at head 0); then the device goes away.
-      const first = await BimipClient.connect({ url: target.receive.url, token: await token(receiverEid) });
+      const first = await BimipConnection.connect({ url: target.receive.url, token: await token(receiverEid) });
       await first.caughtUp;
       await first.close();
       await enqueue(target.send.url, `w3-${tag}-${mode}-sender@bench`, receiverEid, entries, params.sendInFlight);
@@ -122,7 +122,7 @@ export async function runW3({ cpuProfDir, params = W3, onServer, cluster = false
       if (tag === 'measured') results[mode] = result;
     }
     return {
-      load: `sdk: BimipClient; raw: ws + codec (both in the bench process), commit every 256${cluster ? '; queue filled on node 1, caught up on node 2' : ''}`,
+      load: `sdk: BimipConnection; raw: ws + codec (both in the bench process), commit every 256${cluster ? '; queue filled on node 1, caught up on node 2' : ''}`,
       ms: results.sdk.ms,
       rawMs: results.raw.ms,
       sdk: results.sdk,

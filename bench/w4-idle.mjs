@@ -9,7 +9,7 @@
  */
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { BimipClient } from '../dist/client/index.js';
+import { BimipConnection } from '../dist/client/index.js';
 import { fileLimits, rssKiB, scrapeMetrics, sleep, startServer, ROOT } from './lib/server.mjs';
 import { median, token } from './lib/util.mjs';
 import { summarizeLog } from './w1-throughput.mjs';
@@ -77,7 +77,7 @@ export async function runW4({ cpuProfDir, params = W4 } = {}) {
     // Warm-up: 50 connections opened and closed, so RSS "before" includes the code paths' own memory.
     const warm = [];
     for (let i = 0; i < params.warmup; i++) {
-      const client = await BimipClient.connect({ url: server.url, token: await token(`w4-warmup-${i}@bench`) });
+      const client = await BimipConnection.connect({ url: server.url, token: await token(`w4-warmup-${i}@bench`) });
       await client.caughtUp;
       warm.push(client);
     }
@@ -114,7 +114,7 @@ export async function runW4({ cpuProfDir, params = W4 } = {}) {
     await sleep(1000);
     const afterClose = await scrapeMetrics(server.port);
     return {
-      load: `SDK (BimipClient) in ${workerCount} child process(es), ${params.concurrency} concurrent connects; ulimit -n soft ${limits.soft}, hard ${limits.hard}`,
+      load: `SDK (BimipConnection) in ${workerCount} child process(es), ${params.concurrency} concurrent connects; ulimit -n soft ${limits.soft}, hard ${limits.hard}`,
       connections: ok,
       failed,
       firstError: connected.find((r) => r.firstError)?.firstError,

@@ -8,4 +8,4 @@ export { JwtAuthenticator, type JwtVerifyOptions } from './auth/jwt-authenticato
 export { TokenIssuer, type IssueOptions } from './auth/token-issuer.js';
 export * from './core/index.js';
 export * as protocol from './protocol/index.js';
-export { BimipClient, ConnectionClosedError } from './client/index.js';
+export { BimipClient, BimipConnection, ConnectionClosedError } from './client/index.js';

@@ -1,12 +1,12 @@
 /**
- * Child process of W4: holds a share of the idle connections (SDK BimipClient), so no single
+ * Child process of W4: holds a share of the idle connections (SDK BimipConnection), so no single
  * process needs more file descriptors than `ulimit -n` allows. Driven over IPC by w4-idle.mjs:
  *   {type:'connect', url, tokens, concurrency} → {type:'connected', ok, failed, ms, firstError}
  *   {type:'status'}                          → {type:'status', open, closed, codes}
  *   {type:'close'}                           → {type:'closed', open} and exit
  * It exits by itself if the parent goes away or after `maxLifeMs`.
  */
-import { BimipClient } from '../../dist/client/index.js';
+import { BimipConnection } from '../../dist/client/index.js';
 
 const maxLifeMs = Number(process.env.BENCH_WORKER_MAX_LIFE_MS ?? 300_000);
 const lifeTimer = setTimeout(() => shutdown(3), maxLifeMs);
@@ -23,7 +23,7 @@ async function connectAll(url, tokens, concurrency) {
     while (next < tokens.length) {
       const tok = tokens[next++];
       try {
-        const client = await BimipClient.connect({ url, token: tok, connectTimeoutMs: 30_000 });
+        const client = await BimipConnection.connect({ url, token: tok, connectTimeoutMs: 30_000 });
         await Promise.race([client.caughtUp, new Promise((_, reject) => setTimeout(() => reject(new Error('no caught-up marker within 30 s')), 30_000))]);
         void client.closed.then(({ code }) => closeCodes.set(code, (closeCodes.get(code) ?? 0) + 1));
         clients.push(client);

@@ -219,8 +219,8 @@ function parseMetrics(text) {
     messagesStored: value('bimip_messages_stored_total'),
     connections: value('bimip_connections'),
     // Event-loop delay of the server's main thread since start (prom-client, 10 ms resolution).
-    loopLagP99Ms: value('bimip_process_nodejs_eventloop_lag_p99_seconds') * 1000,
-    loopLagMaxMs: value('bimip_process_nodejs_eventloop_lag_max_seconds') * 1000,
+    loopLagP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
+    loopLagMaxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
     commitOver25ms: bucketAbove(text, 'bimip_commit_latency_seconds', '0.025'),
     commitOver5ms: bucketAbove(text, 'bimip_commit_latency_seconds', '0.005'),
     commitOver2_5ms: bucketAbove(text, 'bimip_commit_latency_seconds', '0.0025'),

@@ -5,9 +5,14 @@ import { join } from 'node:path';
 
 const SECRET_FILE_NAME = 'jwt-secret';
 
+/** Where the generated secret of `dataDir` lives (whether or not it exists yet). */
+export function secretFilePath(dataDir: string): string {
+  return join(dataDir, SECRET_FILE_NAME);
+}
+
 /** Reads `<dataDir>/jwt-secret`, creating it (mode 0600) with 32 random bytes when absent. */
 export function loadOrCreateSecret(dataDir: string): { secret: string; created: boolean; path: string } {
-  const path = join(dataDir, SECRET_FILE_NAME);
+  const path = secretFilePath(dataDir);
   if (existsSync(path)) return { secret: readFileSync(path, 'utf8').trim(), created: false, path };
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('base64url');

@@ -15,6 +15,8 @@ import type { TokenIssuer } from './token-issuer.js';
 
 export interface TokenPair {
   accessToken: string;
+  /** The access token's id (log lines name it, never the token). */
+  jti: string;
   refreshToken: string;
   eid: Eid;
   device: DeviceId;
@@ -191,7 +193,7 @@ export class TokenService {
       { hash: hashOf(refreshToken), family, eid, device, issuedAt: now, expiresAt: refreshExpiresAt, usedAt: undefined },
       { jti: access.jti, family, eid, device, expiresAt: access.expiresAt },
     );
-    return { accessToken: access.token, refreshToken, eid, device, accessExpiresAt: access.expiresAt, refreshExpiresAt };
+    return { accessToken: access.token, jti: access.jti, refreshToken, eid, device, accessExpiresAt: access.expiresAt, refreshExpiresAt };
   }
 
   private async verifiedClaims(token: string): Promise<{ jti: string; expiresAt: number; eid: Eid }> {

@@ -1,5 +1,5 @@
 /** `bimip send` and `bimip listen`: the SDK from the command line, for a first message and for debugging. */
-import { BimipClient, type QueueEntry } from '../client/index.js';
+import { BimipClient, BimipConnection, type ConnectionState, FileStorage, type QueueEntry } from '../client/index.js';
 
 export interface ClientFlags {
   url: string;
@@ -8,7 +8,7 @@ export interface ClientFlags {
 
 /** Sends one message and prints its Ack as JSON; exits non-zero unless the Ack is 200 or 409. */
 export async function sendCommand(flags: ClientFlags & { to: string; text: string; id?: string }): Promise<number> {
-  const client = await BimipClient.connect({ url: flags.url, token: flags.token });
+  const client = await BimipConnection.connect({ url: flags.url, token: flags.token });
   try {
     const ack = await client.send({ to: flags.to, payload: flags.text, id: flags.id });
     process.stdout.write(
@@ -20,18 +20,51 @@ export async function sendCommand(flags: ClientFlags & { to: string; text: strin
   }
 }
 
-/** Prints entries as JSON lines and commits each; stops after `count` entries when given. */
-export async function listenCommand(flags: ClientFlags & { count?: number }): Promise<number> {
-  const client = await BimipClient.connect({ url: flags.url, token: flags.token });
-  void client.caughtUp.then((marker) => process.stderr.write(`caught up: head ${marker.headOffset}, cursor ${marker.cursor}, first ${marker.firstOffset}\n`));
+/**
+ * Prints entries as JSON lines and commits each; stops after `count` entries when given. Survives
+ * server restarts and network drops (the SDK reconnects; connection changes go to stderr), and
+ * with `state` keeps its place in a file, so a restarted listener prints nothing twice. Exits 1
+ * with the reason when the connection ends for good (token expired or revoked, replaced by
+ * another connection of the device, kicked).
+ */
+export async function listenCommand(flags: ClientFlags & { count?: number; state?: string }): Promise<number> {
+  const client = new BimipClient({ url: flags.url, token: flags.token, ...(flags.state ? { storage: new FileStorage(flags.state) } : {}) });
+  client.on('state', (state) => process.stderr.write(`${describeState(state)}\n`));
+  client.on('caughtUp', (marker) => process.stderr.write(`caught up: head ${marker.headOffset}, cursor ${marker.cursor}, first ${marker.firstOffset}\n`));
+  client.on('reset', (reset) =>
+    process.stderr.write(`queue ${reset.reason === 'epoch' ? `epoch changed to ${reset.epoch}` : `gap: entries before ${reset.firstOffset} are gone`}\n`),
+  );
+  await client.start();
   let received = 0;
   for await (const entry of client.entries) {
     process.stdout.write(`${JSON.stringify(describeEntry(entry))}\n`);
-    client.commit(entry.offset);
-    if (flags.count !== undefined && ++received >= flags.count) break;
+    await client.commit(entry.offset);
+    if (flags.count !== undefined && ++received >= flags.count) {
+      await client.close();
+      return 0;
+    }
   }
-  await client.close();
-  return 0;
+  // The stream ended: the client closed for good.
+  const state = client.connectionState;
+  if (state.state === 'closed') {
+    process.stderr.write(
+      `bimip listen: connection ended: ${state.code}${state.reason ? ` ${state.reason}` : ''}${state.error ? ` (${state.error.message})` : ''}\n`,
+    );
+  }
+  return 1;
+}
+
+function describeState(state: ConnectionState): string {
+  switch (state.state) {
+    case 'connecting':
+      return `connecting (attempt ${state.attempt})`;
+    case 'connected':
+      return 'connected';
+    case 'disconnected':
+      return `disconnected (${state.code}${state.reason ? ` ${state.reason}` : ''}); retrying in ${state.retryInMs} ms`;
+    case 'closed':
+      return `closed (${state.code}${state.reason ? ` ${state.reason}` : ''})`;
+  }
 }
 
 /** One JSON line per entry; receipts and contact events are queue entries too (SPEC §5). */

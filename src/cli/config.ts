@@ -13,6 +13,14 @@ export class ConfigError extends Error {
   }
 }
 
+/** A command called in a way it cannot serve (the CLI prints the message and exits with code 2). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 export interface Config {
   /** SPEC §11 cluster mode (PostgreSQL + Redis); undefined = the embedded default. */
   cluster: { postgresUrl: string; redisUrl: string; redisPrefix: string } | undefined;

@@ -6,18 +6,27 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { RevocationPoller } from '../auth/revocation-poller.js';
+import type { TokenService } from '../auth/token-service.js';
 import { setUpAuth } from './auth-setup.js';
 import { securePrivateDataDir } from './data-dir.js';
 import { systemClock } from '../core/clock.js';
 import { WebhookPushHook } from '../push/index.js';
 import { RetentionService } from '../retention/retention-service.js';
 import { BimipServer } from '../server/bimip-server.js';
+import type { HttpFallback } from '../server/http.js';
 import { ServerMetrics } from '../server/metrics.js';
 import type { Config } from './config.js';
 import { openClusterEngines } from './cluster-engines.js';
 import { openEmbeddedEngines } from './embedded-engines.js';
+import { packageVersion } from './version.js';
 
-export async function serve(config: Config): Promise<BimipServer> {
+/** What a command built on `serve` may add to the node (`bimip demo`). */
+export interface ServeExtras {
+  /** Extra HTTP routes on the server's port, built once the token machinery exists (asked for paths the server does not serve). */
+  httpRoutes?(auth: { tokens: TokenService }): HttpFallback;
+}
+
+export async function serve(config: Config, extras: ServeExtras = {}): Promise<BimipServer> {
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const metrics = new ServerMetrics();
   // Before any file is opened or created: the umask covers the files SQLite creates later.
@@ -39,6 +48,8 @@ export async function serve(config: Config): Promise<BimipServer> {
       : await WebhookPushHook.open({ ...pushOptions, outboxPath: join(config.dataDir, 'push-outbox.sqlite') })
     : undefined;
   const server = await BimipServer.start({
+    mode: engines.mode,
+    version: packageVersion(),
     host: config.host,
     port: config.port,
     store,
@@ -52,6 +63,7 @@ export async function serve(config: Config): Promise<BimipServer> {
     sweepIntervalMs: engines.mode === 'cluster' ? 500 : 1000,
     tokens: auth.tokens,
     adminToken: config.adminToken,
+    httpFallback: extras.httpRoutes?.({ tokens: auth.tokens }),
     pushHook,
     logger,
     metrics,
@@ -91,7 +103,7 @@ export async function serve(config: Config): Promise<BimipServer> {
     process.stderr.write(
       `\nBIMIP is listening on ${server.url}\n` +
         `No BIMIP_JWT_SECRET / BIMIP_JWT_PUBLIC_KEY set: tokens are signed with the secret in ${generatedSecretPath}.\n` +
-        `Get a token:   npx bimip token --eid a@example.com --device phone\n` +
+        `Get a token:   ${tokenCommand(config.dataDir)}\n` +
         `Connect:       ${server.url}?token=<token>   (or header Authorization: Bearer <token>)\n\n`,
     );
   }
@@ -128,4 +140,16 @@ export async function serve(config: Config): Promise<BimipServer> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   return server;
+}
+
+/**
+ * The `bimip token` command for this data dir, ready to paste from any directory: the data dir is
+ * always given, absolute, and quoted for a POSIX shell when it holds anything but safe characters.
+ */
+export function tokenCommand(dataDir: string): string {
+  return `npx bimip token --data-dir ${shellQuote(dataDir)} --eid alice@example.com --device phone`;
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }

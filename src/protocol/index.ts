@@ -1,6 +1,5 @@
-/** The wire contract: schema, codec, validation, numbers. */
-export * from './codes.js';
-export * from './codec.js';
-export * from './limits.js';
-export * from './schema.js';
-export * from './validate.js';
+/**
+ * The wire contract (SPEC §3–§4) as the server sees it: the `@bimip/protocol` workspace package
+ * (packages/protocol), which the SDK shares. Server modules import it from here.
+ */
+export * from '@bimip/protocol';

@@ -1,20 +1,25 @@
 /**
- * The HTTP API on the node's port (issue #4): token issuing and lifecycle, and a backend sending
- * messages as a user or as the system, with the same durability and idempotency as the socket.
- * JSON in and out; every error is a 4xx/5xx with {"error": "..."}.
+ * The HTTP API on the node's port (issue #4): token issuing and lifecycle, a backend sending
+ * messages as a user or as the system, with the same durability and idempotency as the socket, and
+ * the operator endpoints (admin-operator.ts). JSON in and out; every error is a 4xx/5xx with
+ * {"error": "..."}. One handler per route; each route declares its method (another answers 405).
  *
- *   POST /v1/tokens           (admin) {eid, device, ttl_seconds?, refresh_ttl_seconds?} → a pair
- *   POST /v1/tokens/refresh           {refresh_token} → a new pair (rotation; reuse revokes the family)
- *   POST /v1/tokens/validate  (admin) {token} → {valid, eid, device, expires_at} | {valid: false, error}
- *   POST /v1/tokens/revoke    (admin) {token} | {jti} → {revoked, closed_connections}
- *   POST /v1/messages         (admin) {id, to, from?, type?, payload? | payload_base64?, …} → the Ack as JSON
+ *   POST /v1/tokens             (admin) {eid, device, ttl_seconds?, refresh_ttl_seconds?} → a pair
+ *   POST /v1/tokens/refresh             {refresh_token} → a new pair (rotation; reuse revokes the family)
+ *   POST /v1/tokens/validate    (admin) {token} → {valid, eid, device, expires_at} | {valid: false, error}
+ *   POST /v1/tokens/revoke      (admin) {token} | {jti} → {revoked, closed_connections}
+ *   POST /v1/messages           (admin) {id, to, from?, type?, payload? | payload_base64?, …} → the Ack as JSON
+ *   POST /v1/connections/close  (admin) {eid, device?, code?, reason?} → {closed_connections}
+ *   GET  /v1/status             (admin) [?eid=E] → the node's status [and the user's queue]
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthError } from '../core/errors.js';
 import { MAX_ACCESS_TTL_SECONDS, MAX_REFRESH_TTL_SECONDS, TokenError, type TokenPair } from '../auth/token-service.js';
 import { pb } from '../protocol/index.js';
+import { checkAdmin, HttpError, integer, type Json, json, readJson, str } from './admin-http.js';
+import { closeConnections, type NodeStatus, status } from './admin-operator.js';
 import type { ServerContext } from './context.js';
+import type { RequestTarget } from './request-target.js';
 import { storeMessage } from './store-message.js';
 
 /** The sender the admin API uses when a request names no `from`. */
@@ -24,38 +29,45 @@ export interface AdminApiOptions {
   /** Bearer token of the admin endpoints; undefined disables them. */
   adminToken: string | undefined;
   maxBodyBytes: number;
+  /** What GET /v1/status reports about this node. */
+  node: NodeStatus;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
+interface AdminRequest {
+  /** The JSON body of a POST; {} for a GET. */
+  body: Json;
+  query: URLSearchParams;
 }
 
-type Json = Record<string, unknown>;
+interface AdminRoute {
+  method: 'GET' | 'POST';
+  /** Needs the admin bearer. */
+  admin: boolean;
+  handle(request: AdminRequest): Promise<[number, Json]> | [number, Json];
+}
 
 export function createAdminApi(ctx: ServerContext, options: AdminApiOptions) {
-  const routes: Record<string, { admin: boolean; handle(body: Json): Promise<[number, Json]> }> = {
-    '/v1/tokens': { admin: true, handle: (body) => issueTokens(ctx, body) },
-    '/v1/tokens/refresh': { admin: false, handle: (body) => refreshTokens(ctx, body) },
-    '/v1/tokens/validate': { admin: true, handle: (body) => validateToken(ctx, body) },
-    '/v1/tokens/revoke': { admin: true, handle: (body) => revokeToken(ctx, body) },
-    '/v1/messages': { admin: true, handle: (body) => sendMessage(ctx, body) },
+  const routes: Record<string, AdminRoute> = {
+    '/v1/tokens': { method: 'POST', admin: true, handle: ({ body }) => issueTokens(ctx, body) },
+    '/v1/tokens/refresh': { method: 'POST', admin: false, handle: ({ body }) => refreshTokens(ctx, body) },
+    '/v1/tokens/validate': { method: 'POST', admin: true, handle: ({ body }) => validateToken(ctx, body) },
+    '/v1/tokens/revoke': { method: 'POST', admin: true, handle: ({ body }) => revokeToken(ctx, body) },
+    '/v1/messages': { method: 'POST', admin: true, handle: ({ body }) => sendMessage(ctx, body) },
+    '/v1/connections/close': { method: 'POST', admin: true, handle: ({ body }) => closeConnections(ctx, body) },
+    '/v1/status': { method: 'GET', admin: true, handle: ({ query }) => status(ctx, options.node, query) },
   };
 
   /** Answers the request if it is for the API; false when the path is not one of its routes. */
-  return async (request: IncomingMessage, response: ServerResponse, path: string): Promise<boolean> => {
+  return async (request: IncomingMessage, response: ServerResponse, target: RequestTarget): Promise<boolean> => {
+    const path = target.pathname;
     const route = routes[path];
     if (!route) return false;
     try {
-      if (request.method !== 'POST') throw new HttpError(405, `use POST for ${path}`);
+      if (request.method !== route.method) throw new HttpError(405, `use ${route.method} for ${path}`);
       if (route.admin) checkAdmin(request, options.adminToken);
-      const body = await readJson(request, options.maxBodyBytes);
-      const [status, result] = await route.handle(body);
-      json(response, status, result);
+      const body = route.method === 'POST' ? await readJson(request, options.maxBodyBytes) : {};
+      const [code, result] = await route.handle({ body, query: target.query });
+      json(response, code, result);
     } catch (err) {
       if (err instanceof HttpError) {
         json(response, err.status, { error: err.message });
@@ -68,66 +80,8 @@ export function createAdminApi(ctx: ServerContext, options: AdminApiOptions) {
   };
 }
 
-function checkAdmin(request: IncomingMessage, adminToken: string | undefined): void {
-  if (!adminToken) throw new HttpError(404, 'the admin API is disabled: set BIMIP_ADMIN_TOKEN');
-  const header = request.headers.authorization ?? '';
-  if (!header.startsWith('Bearer ')) throw new HttpError(401, 'missing admin bearer token');
-  const given = Buffer.from(header.slice('Bearer '.length).trim());
-  const expected = Buffer.from(adminToken);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new HttpError(403, 'wrong admin bearer token');
-}
-
-async function readJson(request: IncomingMessage, maxBytes: number): Promise<Json> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > maxBytes) throw new HttpError(413, `body over ${maxBytes} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new HttpError(413, `body over ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'body must be a JSON object');
-  return parsed as Json;
-}
-
-function json(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  response.end(text);
-}
-
-function str(body: Json, field: string, required = true): string {
-  const value = body[field];
-  if (value === undefined || value === null || value === '') {
-    if (required) throw new HttpError(400, `${field} is required`);
-    return '';
-  }
-  if (typeof value !== 'string') throw new HttpError(400, `${field} must be a string`);
-  return value;
-}
-
 /** Latest `timestamp` accepted (epoch ms of 9999-12-31T23:59:59.999Z): later is surely a bug, and stays exact in a double. */
 const MAX_TIMESTAMP_MS = 253_402_300_799_999;
-
-/**
- * An optional integer field (absent or null → undefined). Anything but a JSON number that is a safe
- * integer within [min, max] is a 400 naming the field: never coerced, so 1e300 is not stored as 0.
- */
-function integer(body: Json, field: string, min: number, max: number): number | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new HttpError(400, `${field} must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
 
 function pairJson(pair: TokenPair): Json {
   return {
@@ -158,6 +112,8 @@ async function issueTokens(ctx: ServerContext, body: Json): Promise<[number, Jso
     accessTtlSeconds: integer(body, 'ttl_seconds', 1, MAX_ACCESS_TTL_SECONDS),
     refreshTtlSeconds: integer(body, 'refresh_ttl_seconds', 1, MAX_REFRESH_TTL_SECONDS),
   });
+  // Admin actions are logged by id, never with a token (SPEC §7.5).
+  ctx.logger.info({ eid, device, jti: pair.jti, expiresAt: pair.accessExpiresAt }, 'admin: tokens issued');
   return [201, pairJson(pair)];
 }
 
@@ -183,8 +139,10 @@ async function revokeToken(ctx: ServerContext, body: Json): Promise<[number, Jso
   const target = str(body, 'token', false) || str(body, 'jti', false);
   if (!target) throw new HttpError(400, 'token or jti is required');
   try {
-    const { jtis } = await ctx.tokens.revoke(target);
-    return [200, { revoked: jtis, closed_connections: ctx.router.revoked(jtis) }];
+    const { jtis, eid } = await ctx.tokens.revoke(target);
+    const closed = ctx.router.revoked(jtis);
+    ctx.logger.info({ eid, jtis, closed }, 'admin: tokens revoked');
+    return [200, { revoked: jtis, closed_connections: closed }];
   } catch (err) {
     return tokenFailure(err);
   }
@@ -227,6 +185,10 @@ async function sendMessage(ctx: ServerContext, body: Json): Promise<[number, Jso
   });
   const outcome = await storeMessage(ctx, sender, message);
   ctx.metrics.ack(outcome.code);
+  ctx.logger.info(
+    { id: message.id, eid: sender.eid, device: sender.device, to: to.eid, toDevice: to.device || '*', code: outcome.code, signalId: outcome.signalId },
+    'admin: message sent',
+  );
   const result: Json = { code: outcome.code, id: message.id, signal_id: outcome.signalId, user_offset: outcome.userOffset };
   if (outcome.code === 200 || outcome.code === 409) return [outcome.code, { ...result, status: 1 }];
   return [outcome.code, { ...result, error: outcome.details }];

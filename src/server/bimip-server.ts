@@ -21,7 +21,7 @@ import type { DeliverySettings, ServerContext } from './context.js';
 import { Dispatcher } from './handlers/dispatcher.js';
 import { LocalHub } from './hub.js';
 import { Router } from './router.js';
-import { createHttpHandler } from './http.js';
+import { createHttpHandler, type HttpFallback } from './http.js';
 import { createAdminApi } from './admin-api.js';
 import { ServerMetrics } from './metrics.js';
 import { DEFAULT_SESSION_LIMITS, DeviceSession, type SessionLimits } from './session.js';
@@ -77,6 +77,12 @@ export interface BimipServerOptions {
   session?: Partial<SessionLimits>;
   /** Bearer token of the admin HTTP API; unset disables it. */
   adminToken?: string;
+  /** Extra HTTP routes on the same port, asked for paths the server does not serve (the web chat demo). */
+  httpFallback?: HttpFallback;
+  /** Reported by GET /v1/status: which engines the composition root picked (default 'embedded'). */
+  mode?: 'embedded' | 'cluster';
+  /** Reported by GET /v1/status: the package version (default 'unknown'; the CLI reads package.json). */
+  version?: string;
   /** Close connections with no frame for this long with 4008 (default 60 s). */
   idleTimeoutMs?: number;
   /** How often idle and expired connections are looked for (default 1 s). */
@@ -154,7 +160,17 @@ export class BimipServer {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.dispatcher = new Dispatcher(this.ctx);
     const authenticator = options.authenticator ?? new RevocationAwareAuthenticator(options.tokens);
-    const api = createAdminApi(this.ctx, { adminToken: options.adminToken, maxBodyBytes: limits.maxFrameBytes });
+    const api = createAdminApi(this.ctx, {
+      adminToken: options.adminToken,
+      maxBodyBytes: limits.maxFrameBytes,
+      node: {
+        nodeId: this.nodeId,
+        mode: options.mode ?? 'embedded',
+        version: options.version ?? 'unknown',
+        startedAt: clock.now(),
+        connections: () => this.hub.size,
+      },
+    });
     const onError =
       (where: string) =>
       (err: unknown): void => {
@@ -167,6 +183,7 @@ export class BimipServer {
         metrics: this.metrics,
         isDraining: () => this.draining,
         api,
+        fallback: options.httpFallback,
         onError: onError('http request'),
         degraded: options.degraded,
       }),
@@ -267,7 +284,10 @@ export class BimipServer {
       .catch((err: unknown) => {
         // A refusal (issue #7: device limit → 4011) closes with its own code; anything else is a fault.
         if (err instanceof DisconnectError) {
-          this.options.logger.info({ conn: session.connectionId, code: err.closeCode, reason: err.message }, 'connection refused');
+          this.options.logger.info(
+            { conn: session.connectionId, eid: session.eid, device: session.deviceId, code: err.closeCode, reason: err.message },
+            'connection refused',
+          );
           return session.close(err.closeCode, err.message);
         }
         session.logger.error({ err }, 'session start failed');
@@ -288,7 +308,7 @@ export class BimipServer {
           void this.presence.disconnected(session.eid, session.deviceId).catch((err: unknown) => this.options.logger.warn({ err }, 'presence update failed'));
         }
         this.metrics.connections.dec();
-        this.options.logger.info({ conn: session.connectionId, code }, 'disconnected');
+        this.options.logger.info({ conn: session.connectionId, eid: session.eid, device: session.deviceId, code }, 'disconnected');
       },
     };
   }

@@ -6,7 +6,7 @@ import type { TokenService } from '../auth/token-service.js';
 import type { Logger } from '../core/logger.js';
 import type { MessageStore } from '../core/message-store.js';
 import type { QueueEntry } from '../core/types.js';
-import type { ProtocolLimits } from '../protocol/limits.js';
+import type { ProtocolLimits } from '../protocol/index.js';
 import type { Router } from './router.js';
 import type { DeliverySettings, SessionContext } from './session-context.js';
 

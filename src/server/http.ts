@@ -2,16 +2,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StoreWritesFailingError } from '../core/errors.js';
 import type { MessageStore } from '../core/message-store.js';
+import { json } from './admin-http.js';
 import type { ServerMetrics } from './metrics.js';
-import { parseRequestTarget } from './request-target.js';
+import { parseRequestTarget, type RequestTarget } from './request-target.js';
 
-export type ApiHandler = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<boolean>;
+/** Answers a request of the API (admin-api.ts); false when the path is none of its routes. */
+export type ApiHandler = (request: IncomingMessage, response: ServerResponse, target: RequestTarget) => Promise<boolean>;
+
+/**
+ * Extra routes mounted by the composition root (e.g. the web chat demo, src/cli/demo.ts), asked for
+ * every path none of the server's own routes answered; true when it answered, false for a 404.
+ */
+export type HttpFallback = (request: IncomingMessage, response: ServerResponse, path: string) => Promise<boolean> | boolean;
 
 export function createHttpHandler(deps: {
   store: MessageStore;
   metrics: ServerMetrics;
   isDraining(): boolean;
   api?: ApiHandler;
+  fallback?: HttpFallback;
   onError?(err: unknown): void;
   degraded?(): string | undefined;
 }) {
@@ -20,7 +29,7 @@ export function createHttpHandler(deps: {
       const target = parseRequestTarget(request.url);
       if (!target) return json(response, 400, { error: 'malformed request target' });
       const path = target.pathname;
-      if (deps.api && (await deps.api(request, response, path))) return;
+      if (deps.api && (await deps.api(request, response, target))) return;
       if (request.method === 'GET' && path === '/healthz') {
         if (deps.isDraining()) return json(response, 503, { status: 'shutting down' });
         try {
@@ -39,6 +48,7 @@ export function createHttpHandler(deps: {
         response.end(body);
         return;
       }
+      if (deps.fallback && (await deps.fallback(request, response, path))) return;
       json(response, 404, { error: `no route for ${request.method} ${path}` });
     } catch (err) {
       deps.onError?.(err);
@@ -46,12 +56,6 @@ export function createHttpHandler(deps: {
       else response.destroy();
     }
   };
-}
-
-function json(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  response.end(text);
 }
 
 /** A store that does not answer within this is reported unavailable (a partition must not hang the check). */

@@ -1,13 +1,24 @@
 /** Prometheus metrics of one node (GET /metrics). Labels never carry user data (SPEC §7.5). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { TokenEvent } from '../auth/token-service.js';
+import { PAYLOAD_FIELD_BY_ROUTE } from '../protocol/index.js';
+
+/**
+ * The `route` label of a route number: its payload's field name in the .proto (`message`,
+ * `offset_commit`…), so dashboards read names, not wire numbers; `unknown` for anything else (a
+ * label value per junk number would let clients grow the metric without bound).
+ */
+function routeLabel(route: number): string {
+  const field = PAYLOAD_FIELD_BY_ROUTE[route];
+  return field === undefined ? 'unknown' : field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
 
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly connections = new Gauge({ name: 'bimip_connections', help: 'Open client connections', registers: [this.registry] });
   readonly frames = new Counter({
     name: 'bimip_frames_total',
-    help: 'Frames by route and direction (in = from clients, out = to clients)',
+    help: 'Frames by route name (message, ack, offset_commit…) and direction (in = from clients, out = to clients)',
     labelNames: ['route', 'direction'] as const,
     registers: [this.registry],
   });
@@ -106,13 +117,15 @@ export class ServerMetrics {
   private readonly framesOut = new Map<number, { inc(): void }>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'bimip_process_' });
+    // No prefix: Node's process metrics keep their standard names (process_cpu_user_seconds_total,
+    // nodejs_eventloop_lag_seconds…), which stock Node.js dashboards and alerts match; ours are bimip_*.
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
   /** Counts one frame. Runs for every frame, so the label children are kept by route number. */
   frame(route: number, direction: 'in' | 'out'): void {
     const byRoute = direction === 'in' ? this.framesIn : this.framesOut;
-    cachedChild(byRoute, route, () => this.frames.labels(String(route), direction)).inc();
+    cachedChild(byRoute, route, () => this.frames.labels(routeLabel(route), direction)).inc();
   }
 
   ack(code: number): void {

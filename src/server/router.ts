@@ -175,11 +175,15 @@ export class Router {
     this.publish({ user: eid }, message);
   }
 
-  /** Closes the connections of (eid, device) — device '' = every device — on every node, except one connection. */
-  closeDevices(eid: Eid, device: DeviceId, code: number, reason: string, exceptConnection = ''): void {
+  /**
+   * Closes the connections of (eid, device) — device '' = every device — on every node, except one
+   * connection; returns how many were on this node (other nodes close theirs when the notice arrives).
+   */
+  closeDevices(eid: Eid, device: DeviceId, code: number, reason: string, exceptConnection = ''): number {
     const message = { kind: 'close', eid, device, code, reason, exceptConnection } as const;
-    this.closeLocal(message);
+    const closed = this.closeLocal(message);
     this.publish({ user: eid }, message);
+    return closed;
   }
 
   /** Closes, with 4001, every connection whose token is among `jtis`, on every node; returns how many were here. */

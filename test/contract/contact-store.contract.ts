@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ContactStore } from '../../src/core/contact-store.js';
 import type { MessageStore } from '../../src/core/message-store.js';
-import { ContactAction, Relation, Status } from '../../src/protocol/codes.js';
+import { ContactAction, Relation, Status } from '../../src/protocol/index.js';
 import { newMessage } from './message-store.contract.js';
 
 export interface ContactLimits {

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import { ContactAction } from '../../src/protocol/codes.js';
+import { ContactAction } from '../../src/protocol/index.js';
 import { PostgresMessageStore } from '../../src/store/postgres/postgres-message-store.js';
 import { createTestSchema, POSTGRES_URL } from '../helpers/postgres.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';

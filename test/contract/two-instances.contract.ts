@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, type TestContext } from 'vitest';
 import type { ContactStore } from '../../src/core/contact-store.js';
 import type { MessageStore } from '../../src/core/message-store.js';
 import type { AppendedMessage } from '../../src/core/types.js';
-import { ContactAction } from '../../src/protocol/codes.js';
+import { ContactAction } from '../../src/protocol/index.js';
 import { bodyOf, newMessage, type OpenedStore, type OpenOptions } from './message-store.contract.js';
 
 type Store = MessageStore & ContactStore;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
-import { BimipClient, type QueueEntry } from '../../src/client/index.js';
+import { BimipConnection, type QueueEntry } from '../../src/client/index.js';
 import { Code } from '../../src/protocol/index.js';
 import { freePort, killProcess, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { within } from '../helpers/wait.js';
@@ -136,7 +136,7 @@ export class FuzzTarget {
     let heapUsed: number | undefined;
     try {
       const text = await (await fetch(`${this.server.baseUrl}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
-      const match = /^bimip_process_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
+      const match = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
       heapUsed = match ? Number(match[1]) : undefined;
     } catch {
       heapUsed = undefined;
@@ -148,12 +148,12 @@ export class FuzzTarget {
   async witness(label: string): Promise<string | undefined> {
     const stamp = `${label}-${Date.now().toString(36)}`;
     const receiverEid = `witness-b-${stamp}@fuzz.test`;
-    const opened: BimipClient[] = [];
+    const opened: BimipConnection[] = [];
     try {
-      const receiver = await BimipClient.connect({ url: this.url, token: await this.issueAccess(receiverEid, 'phone'), connectTimeoutMs: 5000 });
+      const receiver = await BimipConnection.connect({ url: this.url, token: await this.issueAccess(receiverEid, 'phone'), connectTimeoutMs: 5000 });
       opened.push(receiver);
       await within(receiver.caughtUp, 'witness receiver caught up');
-      const sender = await BimipClient.connect({
+      const sender = await BimipConnection.connect({
         url: this.url,
         token: await this.issueAccess(`witness-a-${stamp}@fuzz.test`, 'phone'),
         connectTimeoutMs: 5000,
@@ -213,9 +213,9 @@ export class FuzzTarget {
     const alicePair = await this.issuePair(alice, 'phone', false);
     const bobPair = await this.issuePair(bob, 'phone', false);
     const bobLaptop = await this.issuePair(bob, 'laptop', false);
-    const opened: BimipClient[] = [];
-    const connect = async (token: string): Promise<BimipClient> => {
-      const client = await BimipClient.connect({ url: this.url, token, connectTimeoutMs: 5000 });
+    const opened: BimipConnection[] = [];
+    const connect = async (token: string): Promise<BimipConnection> => {
+      const client = await BimipConnection.connect({ url: this.url, token, connectTimeoutMs: 5000 });
       opened.push(client);
       await within(client.caughtUp, 'protected user caught up');
       return client;
@@ -252,7 +252,7 @@ export class FuzzTarget {
   }
 }
 
-async function nextEntry(client: BimipClient, timeoutMs: number): Promise<QueueEntry | undefined> {
+async function nextEntry(client: BimipConnection, timeoutMs: number): Promise<QueueEntry | undefined> {
   const next = await within(client.entries.next(), 'queue entry', timeoutMs);
   return next.done ? undefined : next.value;
 }

@@ -1,5 +1,5 @@
 /**
- * The wire schema as data, read by reflection from src/protocol/bimip.proto itself, so the mutator
+ * The wire schema as data, read by reflection from packages/protocol/bimip.proto itself, so the mutator
  * fuzzes every field of every payload (a field added to the .proto is fuzzed without touching this
  * directory).
  */
@@ -19,7 +19,7 @@ export interface SchemaField {
   repeated: boolean;
 }
 
-const PROTO_PATH = fileURLToPath(new URL('../../src/protocol/bimip.proto', import.meta.url));
+const PROTO_PATH = fileURLToPath(new URL('../../packages/protocol/bimip.proto', import.meta.url));
 const root = protobuf.loadSync(PROTO_PATH);
 const PACKAGE = 'bimip.v1';
 

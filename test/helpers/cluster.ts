@@ -14,7 +14,7 @@ import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
-import { BimipClient } from '../../src/client/index.js';
+import { BimipConnection } from '../../src/client/index.js';
 import type { Awareness } from '../../src/protocol/index.js';
 import { tempDir, TEST_SECRET } from './harness.js';
 import { POSTGRES_URL } from './postgres.js';
@@ -70,7 +70,7 @@ export interface Cluster {
   /** SIGKILLs node i (its PID only) and waits until it is gone. */
   kill(index: number): Promise<void>;
   /** Connects (eid, device) to node i with a fresh token; waits for the caught-up marker unless told not to. */
-  connect(index: number, eid: string, device: string, options?: { token?: string; caughtUp?: boolean }): Promise<BimipClient>;
+  connect(index: number, eid: string, device: string, options?: { token?: string; caughtUp?: boolean }): Promise<BimipConnection>;
   /** A query on the cluster's schema (for checks of what is durably stored). */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
   close(): Promise<void>;
@@ -100,7 +100,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const ports = await Promise.all(Array.from({ length: size }, () => freePort()));
   const dataDirs = Array.from({ length: size }, () => tempDir('bimip-cluster-'));
   const nodes: Array<ServerProcess | undefined> = Array.from({ length: size });
-  const clients: BimipClient[] = [];
+  const clients: BimipConnection[] = [];
 
   const start = async (index: number): Promise<ServerProcess> => {
     if (nodes[index] && !nodes[index]!.hasExited) throw new Error(`node ${index + 1} is already running`);
@@ -144,7 +144,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     },
     async connect(index, eid, device, connectOptions = {}) {
       const token = connectOptions.token ?? (await issuer.issueAccessToken({ eid, deviceId: device }));
-      const client = await BimipClient.connect({ url: cluster.node(index).url, token, connectTimeoutMs: 5000 });
+      const client = await BimipConnection.connect({ url: cluster.node(index).url, token, connectTimeoutMs: 5000 });
       clients.push(client);
       if (connectOptions.caughtUp !== false) await within(client.caughtUp, `caught-up marker for ${eid}/${device} on node ${index + 1}`);
       return client;
@@ -323,7 +323,7 @@ export class AwarenessLog {
   readonly seen: Array<Awareness & { receivedAt: number }> = [];
   private read = 0;
 
-  constructor(client: BimipClient) {
+  constructor(client: BimipConnection) {
     void (async () => {
       for await (const awareness of client.awareness) this.seen.push(Object.assign(awareness, { receivedAt: Date.now() }));
     })();
@@ -361,7 +361,7 @@ export function brief(a: Awareness): { from: string; status: number; lastSeen: n
 }
 
 /** Resolves with the close code and when it closed (record it right after connecting). */
-export function closeWatch(client: BimipClient): Promise<{ code: number; at: number }> {
+export function closeWatch(client: BimipConnection): Promise<{ code: number; at: number }> {
   return client.closed.then(({ code }) => ({ code, at: Date.now() }));
 }
 

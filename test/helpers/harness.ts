@@ -10,7 +10,7 @@ import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { MemoryPresenceStore } from '../../src/presence/memory/memory-presence-store.js';
 import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
 import { expect } from 'vitest';
-import { BimipClient, type MessageEntry, type QueueEntry } from '../../src/client/index.js';
+import { BimipConnection, type MessageEntry, type QueueEntry } from '../../src/client/index.js';
 import { BimipServer, type BimipServerOptions } from '../../src/server/bimip-server.js';
 import { SqliteMessageStore, type SqliteMessageStoreOptions } from '../../src/store/sqlite/sqlite-message-store.js';
 
@@ -23,9 +23,9 @@ export interface Harness {
   dataDir: string;
   issuer: TokenIssuer;
   token(eid: string, device: string, ttlSeconds?: number): Promise<string>;
-  connect(eid: string, device: string): Promise<BimipClient>;
+  connect(eid: string, device: string): Promise<BimipConnection>;
   /** Connects and waits for the caught-up marker. */
-  online(eid: string, device: string): Promise<BimipClient>;
+  online(eid: string, device: string): Promise<BimipConnection>;
   /** Stops the server (graceful) and starts a new one on the same data dir. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -73,7 +73,7 @@ export async function startHarness(
   storeOptions: Partial<Omit<SqliteMessageStoreOptions, 'path'>> = {},
 ): Promise<Harness> {
   const issuer = new TokenIssuer(TEST_SECRET);
-  const clients: BimipClient[] = [];
+  const clients: BimipConnection[] = [];
   const authStores: Array<{ close(): Promise<void> }> = [];
   const boot = async (): Promise<{ server: BimipServer; store: SqliteMessageStore; tokens: TokenService }> => {
     const store = await SqliteMessageStore.open({ ...storeOptions, path: join(dataDir, 'bimip.sqlite') });
@@ -97,7 +97,7 @@ export async function startHarness(
     issuer,
     token: (eid, device, ttlSeconds) => issuer.issueAccessToken({ eid, deviceId: device, ttlSeconds }),
     async connect(eid, device) {
-      const client = await BimipClient.connect({ url: current.server.url, token: await harness.token(eid, device) });
+      const client = await BimipConnection.connect({ url: current.server.url, token: await harness.token(eid, device) });
       clients.push(client);
       return client;
     },
@@ -121,7 +121,7 @@ export async function startHarness(
 }
 
 /** Takes `count` entries from the client's stream, failing after `timeoutMs`. */
-export async function takeEntries(client: BimipClient, count: number, timeoutMs = 5000): Promise<QueueEntry[]> {
+export async function takeEntries(client: BimipConnection, count: number, timeoutMs = 5000): Promise<QueueEntry[]> {
   const taken: QueueEntry[] = [];
   const deadline = Date.now() + timeoutMs;
   while (taken.length < count) {
@@ -148,12 +148,12 @@ export function messagesOf(entries: readonly QueueEntry[]): MessageEntry[] {
 }
 
 /** Takes `count` entries like takeEntries, asserting each is a message entry. */
-export async function takeMessages(client: BimipClient, count: number, timeoutMs = 5000): Promise<MessageEntry[]> {
+export async function takeMessages(client: BimipConnection, count: number, timeoutMs = 5000): Promise<MessageEntry[]> {
   return messagesOf(await takeEntries(client, count, timeoutMs));
 }
 
 /** Resolves true if no entry arrives within `ms`. */
-export async function noEntryWithin(client: BimipClient, ms: number): Promise<boolean> {
+export async function noEntryWithin(client: BimipConnection, ms: number): Promise<boolean> {
   if (client.entries.size > 0) return false;
   return new Promise((resolve) => setTimeout(() => resolve(client.entries.size === 0), ms));
 }

@@ -6,10 +6,10 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { BimipClient, type WebSocketLike } from '../../src/client/index.js';
+import { BimipConnection, type WebSocketLike } from '../../src/client/index.js';
 
 export interface RawClient {
-  client: BimipClient;
+  client: BimipConnection;
   /** The `ws` socket under the client. */
   socket: WebSocket;
 }
@@ -17,7 +17,7 @@ export interface RawClient {
 /** Connects the real SDK while keeping a handle on its socket. */
 export async function connectRaw(url: string, token: string): Promise<RawClient> {
   let socket: WebSocket | undefined;
-  const client = await BimipClient.connect({
+  const client = await BimipConnection.connect({
     url,
     token,
     connectTimeoutMs: 5000,

@@ -27,6 +27,8 @@ export interface ServerProcessOptions {
   dataDir: string;
   secret: string;
   env?: Record<string, string>;
+  /** The `bimip` command and its flags (default `serve`; `demo` for the web chat demo). */
+  args?: string[];
 }
 
 export interface ServerProcess {
@@ -44,7 +46,7 @@ export interface ServerProcess {
 
 /** Spawns the server and waits until GET /healthz answers 200. */
 export async function startServerProcess(options: ServerProcessOptions, readyTimeoutMs = 15_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN, 'serve'], {
+  const child = spawn(process.execPath, [MAIN, ...(options.args ?? ['serve'])], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -7,14 +7,14 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
-import { ConnectionClosedError, type BimipClient } from '../../src/client/index.js';
+import { ConnectionClosedError, type BimipConnection } from '../../src/client/index.js';
 import { CloseCode, Code, PingType, Route, encodeFrame, pb, type ErrorMessage } from '../../src/protocol/index.js';
 import { TEST_SECRET, noEntryWithin, startHarness, takeEntries, takeMessages, text, type Harness } from '../helpers/harness.js';
 import { attemptUpgrade, connectRaw, storedCounts, type RawClient } from '../helpers/raw.js';
 import { seededBytes, waitFor, within } from '../helpers/wait.js';
 
 let h: Harness;
-const opened: BimipClient[] = [];
+const opened: BimipConnection[] = [];
 let sequence = 0;
 const uniqueEid = (name: string): string => `${name}-${++sequence}@bad-input.test`;
 
@@ -35,13 +35,13 @@ async function connect(eid: string, device = 'phone'): Promise<RawClient> {
 }
 
 /** Waits for the next ErrorMessage after the `seen` already in `client.errors`. */
-async function nextError(client: BimipClient, seen: number): Promise<ErrorMessage> {
+async function nextError(client: BimipConnection, seen: number): Promise<ErrorMessage> {
   await waitFor(() => client.errors.length > seen, `ErrorMessage #${seen + 1}`);
   return client.errors[seen]!;
 }
 
 /** The connection is open and answered in order: a PING round trip. */
-async function expectOpen(client: BimipClient): Promise<void> {
+async function expectOpen(client: BimipConnection): Promise<void> {
   const pong = await within(client.ping(), 'PONG');
   expect(pong.type).toBe(PingType.PONG);
   expect(client.isOpen).toBe(true);

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { MemoryBroker, type MemoryBus } from '../../src/bus/memory/memory-bus.js';
-import { BimipClient } from '../../src/client/index.js';
+import { BimipConnection } from '../../src/client/index.js';
 import type { DeviceOwnership } from '../../src/core/device-ownership.js';
 import type { PresenceStore } from '../../src/core/presence-store.js';
 import { MemoryDeviceOwnership } from '../../src/ownership/memory/memory-device-ownership.js';
@@ -60,7 +60,7 @@ interface Cluster {
   buses: MemoryBus[];
   shared: SqliteMessageStore;
   ownership: DeviceOwnership;
-  connect(node: BimipServer, eid: string, device: string): Promise<BimipClient>;
+  connect(node: BimipServer, eid: string, device: string): Promise<BimipConnection>;
 }
 
 let teardown: Array<() => Promise<void>> = [];
@@ -105,7 +105,7 @@ async function startCluster(engineName: string, perNode: Array<Partial<BimipServ
     nodes.push(server);
   }
   const issuer = new TokenIssuer(TEST_SECRET);
-  const clients: BimipClient[] = [];
+  const clients: BimipConnection[] = [];
   teardown.push(async () => void (await Promise.all(clients.map((client) => client.close()))));
   return {
     nodes,
@@ -113,7 +113,7 @@ async function startCluster(engineName: string, perNode: Array<Partial<BimipServ
     shared,
     ownership: ownership!,
     async connect(node, eid, device) {
-      const client = await BimipClient.connect({ url: node.url, token: await issuer.issueAccessToken({ eid, deviceId: device }) });
+      const client = await BimipConnection.connect({ url: node.url, token: await issuer.issueAccessToken({ eid, deviceId: device }) });
       clients.push(client);
       return client;
     },
@@ -121,7 +121,7 @@ async function startCluster(engineName: string, perNode: Array<Partial<BimipServ
 }
 
 /** Bob's phone on node 1 has received and committed 5 messages from Alice; node 1 still holds the commit. */
-async function committedOnNode1(cluster: Cluster): Promise<BimipClient> {
+async function committedOnNode1(cluster: Cluster): Promise<BimipConnection> {
   const [n1] = cluster.nodes;
   // A device seen before, with a durable cursor 0 (a first-time device would start at the head anyway).
   await cluster.shared.commitCursor(BOB, 'phone', 0);

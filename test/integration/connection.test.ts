@@ -1,7 +1,7 @@
 /** Connection lifecycle (SPEC §2) and the HTTP endpoints (SPEC §8) over real sockets. */
 import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BimipClient } from '../../src/client/index.js';
+import { BimipConnection } from '../../src/client/index.js';
 import { JwtAuthenticator } from '../../src/auth/jwt-authenticator.js';
 import { startHarness, tempDir, type Harness } from '../helpers/harness.js';
 
@@ -31,7 +31,7 @@ describe('connection lifecycle', () => {
   it('expiry - a connection is closed with 4001 when its token expires', async () => {
     h = await startHarness({ sweepIntervalMs: 50 });
     const token = await h.issuer.issueAccessToken({ eid: 'a@example.com', deviceId: 'phone', ttlSeconds: 1 });
-    const client = await BimipClient.connect({ url: h.server.url, token });
+    const client = await BimipConnection.connect({ url: h.server.url, token });
     const started = Date.now();
     const closed = await client.closed;
     expect(closed.code).toBe(4001);
@@ -56,7 +56,7 @@ describe('connection lifecycle', () => {
     h = await startHarness();
     const token = await h.token('a@example.com', 'browser');
     const { WebSocket } = await import('ws');
-    const client = await BimipClient.connect({
+    const client = await BimipConnection.connect({
       url: h.server.url,
       token,
       webSocket: (url, t) => new WebSocket(`${url}?token=${encodeURIComponent(t)}`) as never,
@@ -90,8 +90,8 @@ describe('http', () => {
     }
     const body = await (await fetch(httpUrl(h, '/metrics'))).text();
     expect(body).toMatch(/^bimip_connections 2$/m);
-    expect(body).toMatch(/^bimip_frames_total\{route="6",direction="in"\} 1$/m);
-    expect(body).toMatch(/^bimip_frames_total\{route="6",direction="out"\} 1$/m);
+    expect(body).toMatch(/^bimip_frames_total\{route="message",direction="in"\} 1$/m);
+    expect(body).toMatch(/^bimip_frames_total\{route="message",direction="out"\} 1$/m);
     expect(body).toMatch(/^bimip_messages_stored_total 1$/m);
     expect(body).toMatch(/^bimip_acks_total\{code="200"\} 1$/m);
     expect(body).toMatch(/^bimip_delivery_lag_seconds_count 1$/m);
@@ -109,7 +109,8 @@ describe('http', () => {
 describe('cli', () => {
   it('cli - `bimip token` prints a token the server accepts, signed with the data dir secret', async () => {
     const dataDir = tempDir();
-    const token = execFileSync('node', ['dist/cli/main.js', 'token', '--eid', 'a@example.com', '--device', 'phone', '--ttl', '60'], {
+    // A fresh data dir has no secret: --create-secret makes one (without it the command refuses, cli-admin.test.ts).
+    const token = execFileSync('node', ['dist/cli/main.js', 'token', '--eid', 'a@example.com', '--device', 'phone', '--ttl', '60', '--create-secret'], {
       env: { ...process.env, BIMIP_DATA_DIR: dataDir, BIMIP_JWT_SECRET: '' },
       encoding: 'utf8',
     }).trim();

@@ -1,6 +1,6 @@
 /** SPEC §6 F7 contacts and blocking over real sockets with the SDK. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BimipClient } from '../../src/client/index.js';
+import type { BimipConnection } from '../../src/client/index.js';
 import { noEntryWithin, startHarness, takeEntries, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -11,7 +11,7 @@ afterEach(async () => {
   await h.close();
 });
 
-const online = (eid: string, device: string): Promise<BimipClient> => h.online(eid, device);
+const online = (eid: string, device: string): Promise<BimipConnection> => h.online(eid, device);
 
 const A = 'a@example.com';
 const B = 'b@example.com';

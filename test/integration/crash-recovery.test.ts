@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
-import { BimipClient, ConnectionClosedError, type MessageEntry } from '../../src/client/index.js';
+import { BimipConnection, ConnectionClosedError, type MessageEntry } from '../../src/client/index.js';
 import { CloseCode, Code, type Ack } from '../../src/protocol/index.js';
 import { messagesOf, takeMessages, tempDir } from '../helpers/harness.js';
 import { freePort, killProcess, startServerProcess, stopProcess, type ServerProcess } from '../helpers/server-process.js';
@@ -19,7 +19,7 @@ const RECEIVER = 'crash-b@example.com';
 const MESSAGES = 50;
 
 let servers: ServerProcess[] = [];
-let clients: BimipClient[] = [];
+let clients: BimipConnection[] = [];
 const dataDirs: string[] = [];
 
 afterEach(async () => {
@@ -40,9 +40,9 @@ async function start(port: number, dataDir: string): Promise<ServerProcess> {
   return server;
 }
 
-async function connect(server: ServerProcess, eid: string, device = 'phone'): Promise<BimipClient> {
+async function connect(server: ServerProcess, eid: string, device = 'phone'): Promise<BimipConnection> {
   const token = await issuer.issueAccessToken({ eid, deviceId: device });
-  const client = await BimipClient.connect({ url: server.url, token, connectTimeoutMs: 5000 });
+  const client = await BimipConnection.connect({ url: server.url, token, connectTimeoutMs: 5000 });
   clients.push(client);
   await within(client.caughtUp, `caught-up marker for ${eid}`);
   return client;
@@ -67,7 +67,7 @@ interface Volley {
  * Fires `ids` without awaiting any Ack, one every `spacingMs` (so the sends span several commit
  * batches and a kill lands while some are in flight); `onAck` runs after each Ack 200 is recorded.
  */
-function fire(client: BimipClient, ids: string[], spacingMs: number, onAck: (acked: number) => void): Volley {
+function fire(client: BimipConnection, ids: string[], spacingMs: number, onAck: (acked: number) => void): Volley {
   const volley: Omit<Volley, 'settled'> = { acked: new Map(), otherAcks: [], lost: [] };
   const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
   const sends = ids.map((id, index) =>
@@ -92,7 +92,7 @@ function fire(client: BimipClient, ids: string[], spacingMs: number, onAck: (ack
 }
 
 /** B's whole queue by Sync replay, checked complete and gap-free: offsets exactly 1..head. */
-async function replayAll(client: BimipClient): Promise<MessageEntry[]> {
+async function replayAll(client: BimipConnection): Promise<MessageEntry[]> {
   const { entries, response } = await within(client.sync(0, 1000), 'Sync replay');
   const offsets = entries.map((entry) => entry.offset);
   expect(offsets, 'replay offsets are 1..N with no gap and no repeat').toEqual(range(entries.length));

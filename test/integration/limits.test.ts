@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionClosedError } from '../../src/client/index.js';
-import { ContactAction } from '../../src/protocol/codes.js';
+import { ContactAction } from '../../src/protocol/index.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 import { startHarness, tempDir, type Harness } from '../helpers/harness.js';
 

@@ -1,5 +1,5 @@
 /** SPEC §6 F1–F3 end to end: real server, real SQLite file, real sockets, the SDK. */
-import type { BimipClient } from '../../src/client/index.js';
+import type { BimipConnection } from '../../src/client/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { messageOf, messagesOf, noEntryWithin, startHarness, takeEntries, takeMessages, text, type Harness } from '../helpers/harness.js';
 
@@ -12,7 +12,7 @@ afterEach(async () => {
   await h.close();
 });
 
-const online = (eid: string, device: string): Promise<BimipClient> => h.online(eid, device);
+const online = (eid: string, device: string): Promise<BimipConnection> => h.online(eid, device);
 
 describe('send (F1)', () => {
   it('send - Ack 200 with signal_id and the sender offset; B and A’s other devices get it with their own offsets', async () => {

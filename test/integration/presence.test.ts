@@ -1,6 +1,6 @@
 /** SPEC §6 F6 awareness and visibility over real sockets with the SDK (short grace period). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BimipClient } from '../../src/client/index.js';
+import type { BimipConnection } from '../../src/client/index.js';
 import type { Awareness } from '../../src/protocol/index.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 
@@ -16,7 +16,7 @@ afterEach(async () => {
 const A = 'a@example.com';
 const B = 'b@example.com';
 
-const online = (eid: string, device: string): Promise<BimipClient> => h.online(eid, device);
+const online = (eid: string, device: string): Promise<BimipConnection> => h.online(eid, device);
 
 /** Makes A and B subscribed to each other. */
 async function befriend(): Promise<void> {
@@ -30,7 +30,7 @@ async function befriend(): Promise<void> {
 }
 
 /** The next awareness update about `eid`. */
-async function nextAbout(client: BimipClient, eid: string, timeoutMs = 2000): Promise<Awareness> {
+async function nextAbout(client: BimipConnection, eid: string, timeoutMs = 2000): Promise<Awareness> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const remaining = deadline - Date.now();
@@ -41,7 +41,7 @@ async function nextAbout(client: BimipClient, eid: string, timeoutMs = 2000): Pr
   }
 }
 
-async function nothingAbout(client: BimipClient, eid: string, ms: number): Promise<boolean> {
+async function nothingAbout(client: BimipConnection, eid: string, ms: number): Promise<boolean> {
   try {
     await nextAbout(client, eid, ms);
     return false;

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
-import { BimipClient } from '../../src/client/index.js';
+import { BimipConnection } from '../../src/client/index.js';
 import { verifySignature } from '../../src/push/index.js';
 import { tempDir } from '../helpers/harness.js';
 import { freePort, startServerProcess, stopProcess, type ServerProcess } from '../helpers/server-process.js';
@@ -55,10 +55,10 @@ describe('push webhook across a restart', () => {
     const issuer = new TokenIssuer(SECRET);
     const token = (eid: string, device: string) => issuer.issueAccessToken({ eid, deviceId: device });
 
-    const b = await BimipClient.connect({ url: server.url, token: await token('b@example.com', 'phone') });
+    const b = await BimipConnection.connect({ url: server.url, token: await token('b@example.com', 'phone') });
     await within(b.caughtUp, 'B caught up');
     await b.close();
-    const a = await BimipClient.connect({ url: server.url, token: await token('a@example.com', 'web') });
+    const a = await BimipConnection.connect({ url: server.url, token: await token('a@example.com', 'web') });
     await within(a.caughtUp, 'A caught up');
     const ack = await within(a.send({ to: 'b@example.com', id: 'wake-up' }), 'Ack');
     expect(ack.code).toBe(200);

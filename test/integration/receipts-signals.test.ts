@@ -1,7 +1,7 @@
 /** SPEC §6 F4 receipts and F5 transient signals over real sockets with the SDK. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PushNotice } from '../../src/core/push-hook.js';
-import type { BimipClient } from '../../src/client/index.js';
+import type { BimipConnection } from '../../src/client/index.js';
 import { noEntryWithin, startHarness, takeEntries, takeMessages, type Harness } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -19,7 +19,7 @@ afterEach(async () => {
   await h.close();
 });
 
-const online = (eid: string, device: string): Promise<BimipClient> => h.online(eid, device);
+const online = (eid: string, device: string): Promise<BimipConnection> => h.online(eid, device);
 
 async function waitForHead(eid: string, head: number, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -29,13 +29,13 @@ async function waitForHead(eid: string, head: number, timeoutMs = 3000): Promise
   }
 }
 
-async function nextSignal(client: BimipClient, timeoutMs = 2000) {
+async function nextSignal(client: BimipConnection, timeoutMs = 2000) {
   const next = await Promise.race([client.signals.next(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs))]);
   if (next === 'timeout' || next.done) throw new Error('no transient signal arrived');
   return next.value;
 }
 
-async function noSignalWithin(client: BimipClient, ms: number): Promise<boolean> {
+async function noSignalWithin(client: BimipConnection, ms: number): Promise<boolean> {
   if (client.signals.size > 0) return false;
   return new Promise((resolve) => setTimeout(() => resolve(client.signals.size === 0), ms));
 }

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
-import { BimipClient } from '../../src/client/index.js';
+import { BimipConnection } from '../../src/client/index.js';
 import type { BimipServer } from '../../src/server/bimip-server.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 import { pb } from '../../src/protocol/index.js';
@@ -44,7 +44,7 @@ describe('store write health', () => {
       await auth.store.close();
     });
     const issuer = new TokenIssuer(TEST_SECRET);
-    const a = await BimipClient.connect({ url: server.url, token: await issuer.issueAccessToken({ eid: 'a@example.com', deviceId: 'phone' }) });
+    const a = await BimipConnection.connect({ url: server.url, token: await issuer.issueAccessToken({ eid: 'a@example.com', deviceId: 'phone' }) });
     cleanups.push(() => void a.close());
     expect(await health(server)).toEqual({ status: 200, body: { status: 'ok' } });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
-import { BimipClient } from '../../src/client/index.js';
+import { BimipConnection } from '../../src/client/index.js';
 import { StoreOverloadedError } from '../../src/core/errors.js';
 import type { NewMessage } from '../../src/core/types.js';
 import { pb } from '../../src/protocol/index.js';
@@ -87,7 +87,7 @@ describe('store overload', () => {
       await auth.store.close();
     });
     const issuer = new TokenIssuer(TEST_SECRET);
-    const a = await BimipClient.connect({ url: server.url, token: await issuer.issueAccessToken({ eid: 'a@example.com', deviceId: 'phone' }) });
+    const a = await BimipConnection.connect({ url: server.url, token: await issuer.issueAccessToken({ eid: 'a@example.com', deviceId: 'phone' }) });
     cleanups.push(() => void a.close());
 
     const acks = await Promise.all(Array.from({ length: 300 }, (_, i) => a.send({ to: 'b@example.com', id: `s-${i}`, payload: `message ${i}` })));

@@ -7,7 +7,7 @@ import { SignJWT, importPKCS8 } from 'jose';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setUpAuth } from '../../src/cli/auth-setup.js';
-import { BimipClient, TokenAuthorityError } from '../../src/client/index.js';
+import { BimipConnection, TokenAuthorityError } from '../../src/client/index.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 import { TEST_SECRET, startHarness, startServerOnStore, tempDir, type Harness } from '../helpers/harness.js';
 
@@ -54,7 +54,7 @@ describe('tokens', () => {
     const issued = await post(server, '/v1/tokens', { eid: 'a@example.com', device: 'phone' });
     expect(issued.status).toBe(201);
     expect(issued.body).toMatchObject({ token_type: 'Bearer', eid: 'a@example.com', device: 'phone' });
-    const client = await BimipClient.connect({ url: server.server.url, token: issued.body['access_token'] as string });
+    const client = await BimipConnection.connect({ url: server.server.url, token: issued.body['access_token'] as string });
     const pair = await client.refreshToken(issued.body['refresh_token'] as string);
     expect(pair.accessToken).not.toBe(issued.body['access_token']);
     expect(pair.refreshToken).not.toBe(issued.body['refresh_token']);
@@ -69,7 +69,7 @@ describe('tokens', () => {
     const server = await harness();
     const first = await server.tokens.issuePair('a@example.com', 'phone');
     const second = await server.tokens.refresh(first.refreshToken);
-    const live = await BimipClient.connect({ url: server.server.url, token: second.accessToken });
+    const live = await BimipConnection.connect({ url: server.server.url, token: second.accessToken });
     await live.caughtUp;
     const other = await server.connect('a@example.com', 'laptop');
     await expect(other.refreshToken(first.refreshToken)).rejects.toBeInstanceOf(TokenAuthorityError);
@@ -97,7 +97,7 @@ describe('tokens', () => {
   it('revoke - REVOKE of one’s own token closes its connection with 4001 within 1 s and refuses it at the next upgrade; durable across restart', async () => {
     const server = await harness();
     const token = await server.token('a@example.com', 'phone');
-    const victim = await BimipClient.connect({ url: server.server.url, token });
+    const victim = await BimipConnection.connect({ url: server.server.url, token });
     await victim.caughtUp;
     const revoker = await server.connect('a@example.com', 'laptop');
     const started = Date.now();
@@ -114,7 +114,7 @@ describe('tokens', () => {
     const pair = await server.tokens.issuePair('b@example.com', 'phone');
     const mallory = await server.connect('a@example.com', 'phone');
     await expect(mallory.revokeToken(pair.accessToken)).rejects.toBeInstanceOf(TokenAuthorityError);
-    const victim = await BimipClient.connect({ url: server.server.url, token: pair.accessToken });
+    const victim = await BimipConnection.connect({ url: server.server.url, token: pair.accessToken });
     await victim.caughtUp;
     const principal = await server.tokens.validate(pair.accessToken);
     const revoked = await post(server, '/v1/tokens/revoke', { jti: principal.jti });
@@ -138,7 +138,7 @@ describe('logout', () => {
   it('logout - DEVICE revokes the token, deletes the cursor and closes; other devices stay', async () => {
     const server = await harness();
     const pair = await server.tokens.issuePair('a@example.com', 'phone');
-    const phone = await BimipClient.connect({ url: server.server.url, token: pair.accessToken });
+    const phone = await BimipConnection.connect({ url: server.server.url, token: pair.accessToken });
     await phone.caughtUp;
     const laptop = await server.connect('a@example.com', 'laptop');
     await laptop.caughtUp;
@@ -158,7 +158,7 @@ describe('logout', () => {
     const server = await harness();
     const phone = await server.connect('a@example.com', 'phone');
     const laptopToken = await server.token('a@example.com', 'laptop');
-    const laptop = await BimipClient.connect({ url: server.server.url, token: laptopToken });
+    const laptop = await BimipConnection.connect({ url: server.server.url, token: laptopToken });
     await laptop.caughtUp;
     const bob = await server.connect('b@example.com', 'phone');
     await phone.logout(true);
@@ -186,7 +186,7 @@ describe('logout - a fresh login right after it (issue #7 item 3)', () => {
     // Repeat so that some logouts fall in the same second as the new token's iat.
     for (let round = 0; round < 5; round++) {
       const oldToken = await standardJwt('a@example.com', 'phone');
-      const phone = await BimipClient.connect({ url: server.server.url, token: oldToken });
+      const phone = await BimipConnection.connect({ url: server.server.url, token: oldToken });
       await phone.caughtUp;
       await phone.logout();
       expect((await phone.closed).code).toBe(1000);
@@ -199,9 +199,9 @@ describe('logout - a fresh login right after it (issue #7 item 3)', () => {
   it("logout - after ACCOUNT logout a fresh standard token works and the other devices' live tokens stay refused", async () => {
     const server = await harness();
     const laptopToken = await standardJwt('a@example.com', 'laptop');
-    const laptop = await BimipClient.connect({ url: server.server.url, token: laptopToken });
+    const laptop = await BimipConnection.connect({ url: server.server.url, token: laptopToken });
     await laptop.caughtUp;
-    const phone = await BimipClient.connect({ url: server.server.url, token: await standardJwt('a@example.com', 'phone') });
+    const phone = await BimipConnection.connect({ url: server.server.url, token: await standardJwt('a@example.com', 'phone') });
     await phone.caughtUp;
     await phone.logout(true);
     expect((await laptop.closed).code).toBe(4001);
@@ -235,7 +235,7 @@ describe('external issuer', () => {
         .setIssuedAt()
         .setExpirationTime('1h')
         .sign(key);
-      const client = await BimipClient.connect({ url: server.url, token });
+      const client = await BimipConnection.connect({ url: server.url, token });
       await client.caughtUp;
       await expect(client.refreshToken('bimip_rt_whatever')).rejects.toThrow(/external/);
       await client.close();

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  BimipClient,
+  BimipConnection,
   BimipRequestError,
   ConnectionClosedError,
   ContactAction,
@@ -57,9 +57,9 @@ class FakeSocket implements WebSocketLike {
   }
 }
 
-async function connected(): Promise<{ client: BimipClient; socket: FakeSocket }> {
+async function connected(): Promise<{ client: BimipConnection; socket: FakeSocket }> {
   const socket = new FakeSocket();
-  const pending = BimipClient.connect({ url: 'ws://fake/bimip', token: 't', webSocket: () => socket });
+  const pending = BimipConnection.connect({ url: 'ws://fake/bimip', token: 't', webSocket: () => socket });
   socket.open();
   return { client: await pending, socket };
 }

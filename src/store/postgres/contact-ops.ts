@@ -6,7 +6,7 @@
  * nor store the same receipt twice, nor a DELIVERED after a READ.
  */
 import { EntryKind } from '../../core/types.js';
-import { ContactAction, Status } from '../../protocol/codes.js';
+import { ContactAction, Status } from '../../protocol/index.js';
 import { SubscriptionState } from './schema.js';
 import type { ContactOp, ReceiptOp, WriteOutcome, WrittenEntry } from './write-ops.js';
 

@@ -5,7 +5,7 @@
  * calls except the epoch, which never changes.
  */
 import type { Pool } from 'pg';
-import { Relation } from '../../protocol/codes.js';
+import { Relation } from '../../protocol/index.js';
 import { EntryKind, type ContactRelation, type DeviceId, type Eid, type Offset, type QueueEntry, type QueueInfo } from '../../core/types.js';
 import { mapped } from './pg-errors.js';
 import { SubscriptionState } from './schema.js';

@@ -26,7 +26,7 @@ import {
   type QueueInfo,
   type ReceiptOutcome,
 } from '../../core/types.js';
-import { Code } from '../../protocol/codes.js';
+import { Code } from '../../protocol/index.js';
 import { migrate } from './migrate.js';
 import { inTransaction } from './pg-client.js';
 import { PgGroupCommit } from './pg-group-commit.js';

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import type { ContactStore } from '../../core/contact-store.js';
 import { StoreWritesFailingError } from '../../core/errors.js';
 import type { MessageStore, PruneResult } from '../../core/message-store.js';
-import { ContactAction } from '../../protocol/codes.js';
+import { ContactAction } from '../../protocol/index.js';
 import {
   DEFAULT_USER_LIMITS,
   EntryKind,

@@ -1,6 +1,6 @@
 /** The read-only queries of the SQLite store, on a read-only connection of the main thread. */
 import type Database from 'better-sqlite3';
-import { Relation } from '../../protocol/codes.js';
+import { Relation } from '../../protocol/index.js';
 import { EntryKind, type ContactRelation, type DeviceId, type Eid, type Offset, type QueueEntry, type QueueInfo } from '../../core/types.js';
 import { PRUNED_SIGNAL_ID_KEY, SubscriptionState } from './schema.js';
 

@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { EntryKind } from '../../core/types.js';
-import { ContactAction } from '../../protocol/codes.js';
+import { ContactAction } from '../../protocol/index.js';
 import { SubscriptionState } from './schema.js';
 import type { WriteOp, ContactOp, MessageOp, ReceiptOp, WriteOutcome, WrittenEntry } from './writer-protocol.js';
 import { RetentionPruner } from './writer-retention.js';

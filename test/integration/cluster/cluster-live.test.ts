@@ -4,7 +4,7 @@
  * visibility, and revoke/logout — each across nodes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwarenessStatus, CloseCode, Code, type BimipClient } from '../../../src/client/index.js';
+import { AwarenessStatus, CloseCode, Code, type BimipConnection } from '../../../src/client/index.js';
 import { messageOf, takeEntries, takeMessages } from '../../helpers/harness.js';
 import { adminPost, AwarenessLog, closeWatch, startCluster, type Cluster, N1, N2, N3 } from '../../helpers/cluster.js';
 import { within } from '../../helpers/wait.js';
@@ -247,7 +247,7 @@ describe('cluster - live', () => {
     const cLaptop = await cluster.connect(N2, C, 'laptop');
     const tabletClosed = closeWatch(cTablet);
     const laptopClosed = closeWatch(cLaptop);
-    const other: BimipClient = await cluster.connect(N3, 'logout-other@example.com', 'phone');
+    const other: BimipConnection = await cluster.connect(N3, 'logout-other@example.com', 'phone');
     const loggedOutAt = Date.now();
     const answer = await within(cPhone.logout(true), 'Logout answer');
     expect(answer).toMatchObject({ type: 2, status: 1 });

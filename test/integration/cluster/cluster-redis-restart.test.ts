@@ -5,7 +5,7 @@
  * get the messages at the latest when Redis returns or when they reconnect, and nothing acked is lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Code, type Ack, type BimipClient } from '../../../src/client/index.js';
+import { Code, type Ack, type BimipConnection } from '../../../src/client/index.js';
 import { messagesOf, takeMessages } from '../../helpers/harness.js';
 import {
   deleteRedisKeys,
@@ -43,8 +43,8 @@ const B = 'redis-b@example.com';
 
 /** State shared by the steps below (they run in order). */
 const acked = new Map<string, Ack>();
-let aPhone: BimipClient;
-let bPhone: BimipClient;
+let aPhone: BimipConnection;
+let bPhone: BimipConnection;
 let redisBackAt = 0;
 
 describe('cluster - Redis restarted mid-run', () => {

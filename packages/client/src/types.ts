@@ -1,5 +1,5 @@
 /** Shapes the SDK hands to and takes from the application. */
-import type { Contact, IdentityInit, Message, Signal, Sync } from '../protocol/index.js';
+import type { Contact, IdentityInit, Message, Signal, Sync } from '@bimip/protocol/lite';
 import type { AwarenessStatusValue, LocationSharingValue } from './constants.js';
 
 /** A message in the user's queue (SPEC §5). */

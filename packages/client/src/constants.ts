@@ -2,7 +2,7 @@
  * Subsets of the protocol's Status an application passes to the receipt and signal helpers, and
  * value types of the protocol's numbers (which the client's index re-exports).
  */
-import type { AwarenessStatus, ContactAction, LocationSharing, Relation } from '../protocol/index.js';
+import type { AwarenessStatus, ContactAction, LocationSharing, Relation } from '@bimip/protocol/lite';
 
 /** Durable receipt statuses: a Signal with one of these is stored in both users' queues (F4). */
 export const ReceiptStatus = { DELIVERED: 2, READ: 3, FORWARDED: 4, PLAYED: 5 } as const;

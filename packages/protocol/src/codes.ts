@@ -35,6 +35,11 @@ export const PAYLOAD_FIELD_BY_ROUTE: Readonly<Record<number, string>> = {
   16: 'contact',
 };
 
+/** The route of each payload field (the inverse of PAYLOAD_FIELD_BY_ROUTE). */
+export const ROUTE_BY_FIELD: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(PAYLOAD_FIELD_BY_ROUTE).map(([route, field]) => [field, Number(route)]),
+);
+
 /** ErrorMessage.code and Ack.code (SPEC §10). */
 export const Code = {
   OK: 200,

@@ -1,9 +1,10 @@
 /**
- * The BIMIP client SDK: connect with a token, send messages and await their Ack, read the user's
- * queue (messages, receipts, contact events) as one async stream de-duplicated by user_offset
+ * One WebSocket connection to a BIMIP server: connect with a token, send messages and await their
+ * Ack, read the user's queue (messages, receipts, contact events) de-duplicated by user_offset
  * (SPEC §7.4), commit, replay with Sync, ping, and the typed helpers for receipts, transient
- * signals, awareness, visibility and contacts (SPEC §6 F4–F7). Imports only the protocol, so it
- * runs in browsers and Node.
+ * signals, awareness, visibility and contacts (SPEC §6 F4–F7). It ends when the socket closes:
+ * `BimipClient` (client.ts) is the resilient client apps use, built on one of these per attempt.
+ * Tests and tools use it directly to see the server's behaviour without retries.
  */
 import {
   ContactAction,
@@ -30,29 +31,45 @@ import {
   type Signal,
   type Sync,
   type TokenAuthority,
-} from '../protocol/index.js';
+} from '@bimip/protocol/lite';
 import { AsyncQueue } from './async-queue.js';
 import type { ContactActionValue, ReceiptStatusValue, TransientStatusValue } from './constants.js';
-import { BimipRequestError, ConnectionClosedError, TokenAuthorityError } from './errors.js';
-
-/** Routes whose frames have no id: their errors answer the oldest request of that route. */
-const ID_LESS_ROUTES = new Set<number>([Route.TokenAuthority, Route.Logout]);
+import { BimipRequestError, ConnectionClosedError, TokenAuthorityError, connectErrorFrom } from './errors.js';
+import { randomId } from './ids.js';
 import { PendingRequests } from './requests.js';
 import { OPEN, defaultWebSocketFactory, type ConnectOptions, type WebSocketLike } from './socket.js';
 import type { AwarenessOptions, ContactEntry, QueueEntry, ReceiptTarget, SendOptions, SyncResult } from './types.js';
 
-type CloseInfo = { code: number; reason: string };
+/** Routes whose frames have no id: their errors answer the oldest request of that route. */
+const ID_LESS_ROUTES = new Set<number>([Route.TokenAuthority, Route.Logout]);
 
-export class BimipClient {
+const MAX_KEPT_ERRORS = 100;
+
+export type CloseInfo = { code: number; reason: string };
+
+/**
+ * Where pushed frames go. By default into the connection's own streams; the resilient client
+ * passes its own so its streams outlive each connection.
+ */
+export interface ConnectionSink {
+  entry(entry: QueueEntry): void;
+  signal(signal: Signal): void;
+  awareness(awareness: Awareness): void;
+  visibility(visibility: AwarenessVisibility): void;
+  error(error: ErrorMessage): void;
+  caughtUp(marker: Sync): void;
+}
+
+export class BimipConnection {
   /** Queue entries after this device's cursor (messages, receipts, contact events), in offset order, each once. */
-  readonly entries = new AsyncQueue<QueueEntry>();
+  readonly entries: AsyncQueue<QueueEntry> = new AsyncQueue<QueueEntry>();
   /** Transient signals (TYPING … DECLINE, status 6–12) addressed to this user; never stored, so never replayed. */
-  readonly signals = new AsyncQueue<Signal>();
+  readonly signals: AsyncQueue<Signal> = new AsyncQueue<Signal>();
   /** Awareness pushed by the server (subscriptions' changes, this user's other devices) and items of later Body frames. */
-  readonly awareness = new AsyncQueue<Awareness>();
+  readonly awareness: AsyncQueue<Awareness> = new AsyncQueue<Awareness>();
   /** Visibility echoes: this user's setting changed (on this or another device). */
-  readonly visibility = new AsyncQueue<AwarenessVisibility>();
-  /** ErrorMessage frames the server sent (including those that also rejected a request). */
+  readonly visibility: AsyncQueue<AwarenessVisibility> = new AsyncQueue<AwarenessVisibility>();
+  /** The last 100 ErrorMessage frames the server sent (including those that also rejected a request). */
   readonly errors: ErrorMessage[] = [];
   /** Resolves with the server's caught-up Sync marker (SPEC §6 F2). */
   readonly caughtUp: Promise<Sync>;
@@ -70,8 +87,23 @@ export class BimipClient {
   private resolveSnapshot!: (body: Body) => void;
   private rejectSnapshot!: (error: Error) => void;
   private resolveClosed!: (info: CloseInfo) => void;
+  private readonly sink: ConnectionSink;
 
-  private constructor(private readonly socket: WebSocketLike) {
+  private constructor(
+    private readonly socket: WebSocketLike,
+    sink: ConnectionSink | undefined,
+  ) {
+    this.sink = sink ?? {
+      entry: (entry) => this.entries.push(entry),
+      signal: (signal) => this.signals.push(signal),
+      awareness: (awareness) => this.awareness.push(awareness),
+      visibility: (visibility) => this.visibility.push(visibility),
+      error: (error) => {
+        // Bounded: an app that never reads `errors` must not grow without limit.
+        if (this.errors.push(error) > MAX_KEPT_ERRORS) this.errors.shift();
+      },
+      caughtUp: () => undefined,
+    };
     this.caughtUp = new Promise((resolve) => (this.resolveCaughtUp = resolve));
     this.awarenessSnapshot = new Promise((resolve, reject) => {
       this.resolveSnapshot = resolve;
@@ -85,17 +117,21 @@ export class BimipClient {
     socket.onclose = (event) => this.onClose(event.code, event.reason);
   }
 
-  /** Opens the connection; rejects if the upgrade is refused (e.g. HTTP 401) or times out. */
-  static async connect(options: ConnectOptions): Promise<BimipClient> {
+  /**
+   * Opens the connection; rejects with ConnectError when the upgrade is refused (`status` 401 for a
+   * bad token, where the platform tells), the network fails or it times out, and with
+   * ConnectionClosedError when the server closes it before it opened.
+   */
+  static async connect(options: ConnectOptions & { sink?: ConnectionSink }): Promise<BimipConnection> {
     const factory = options.webSocket ?? (await defaultWebSocketFactory());
     const socket = factory(options.url, options.token);
     // Handlers are installed before the socket opens: the first frames can arrive in the same
     // read as the upgrade response.
-    const client = new BimipClient(socket);
+    const client = new BimipConnection(socket, options.sink);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.close();
-        reject(new Error('connect timed out'));
+        reject(connectErrorFrom('timeout'));
       }, options.connectTimeoutMs ?? 10_000);
       socket.onopen = () => {
         clearTimeout(timer);
@@ -103,7 +139,7 @@ export class BimipClient {
       };
       socket.onerror = (event) => {
         clearTimeout(timer);
-        reject(new Error(`connection refused: ${(event as { message?: string }).message ?? 'error'}`));
+        reject(connectErrorFrom((event as { message?: string }).message ?? ''));
       };
       void client.closed.then(({ code, reason }) => {
         clearTimeout(timer);
@@ -283,6 +319,19 @@ export class BimipClient {
     this.socket.send(data);
   }
 
+  /**
+   * Gives up on the connection now: closes the socket and settles everything as closed with
+   * `code`, without waiting for a close handshake a dead network would never complete.
+   */
+  terminate(code: number, reason: string): void {
+    try {
+      if (this.socket.readyState <= OPEN) this.socket.close(code, reason);
+    } catch {
+      // a socket that cannot even close is as gone as we need it
+    }
+    this.onClose(code, reason);
+  }
+
   close(code = 1000, reason = ''): Promise<CloseInfo> {
     if (this.socket.readyState <= OPEN) this.socket.close(code, reason);
     return this.closed;
@@ -304,7 +353,21 @@ export class BimipClient {
     return this.request(Route.Contact, id, encodeFrame('contact', { id, to: { eid }, action, type: RequestType.REQUEST, timestamp: Date.now() }));
   }
 
-  /** Registers the request before writing it: the answer may arrive in the same tick as the send. */
+  /**
+   * Sends an encoded frame and waits for its answer under (route, id). Registers the request
+   * before writing it: the answer may arrive in the same tick as the send.
+   */
+  requestFrame<T>(route: number, id: string, frame: Uint8Array): Promise<T> {
+    return this.request<T>(route, id, frame);
+  }
+
+  /** Writes an encoded frame if the socket is open; false when it is not. */
+  writeFrame(frame: Uint8Array): boolean {
+    if (this.socket.readyState !== OPEN) return false;
+    this.socket.send(frame);
+    return true;
+  }
+
   private request<T>(route: number, id: string, frame: Uint8Array, onRegistered?: () => void): Promise<T> {
     const answer = this.pending.add<T>(route, id);
     if (!this.closeInfo) {
@@ -319,6 +382,7 @@ export class BimipClient {
   }
 
   private onFrame(data: unknown): void {
+    if (this.closeInfo) return; // terminated: late frames of a socket we gave up on
     const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
     const frame = decodeFrame(bytes);
     switch (frame.field) {
@@ -330,7 +394,7 @@ export class BimipClient {
       case 'signal':
         // Stored receipts carry their queue offset; transient signals are never stored, so have none.
         if (frame.value.userOffset > 0) return this.onEntry({ kind: 'signal', offset: frame.value.userOffset, signal: frame.value });
-        this.signals.push(frame.value);
+        this.sink.signal(frame.value);
         return;
       case 'contact':
         return this.onContact(frame.value);
@@ -338,7 +402,7 @@ export class BimipClient {
         return this.onAwareness(frame.value);
       case 'awarenessVisibility':
         this.pending.resolve(Route.AwarenessVisibility, frame.value.id, frame.value);
-        this.visibility.push(frame.value);
+        this.sink.visibility(frame.value);
         return;
       case 'body':
         return this.onBody(frame.value);
@@ -358,7 +422,7 @@ export class BimipClient {
         this.pending.resolve(Route.Logout, '', frame.value);
         return;
       case 'error':
-        this.errors.push(frame.value);
+        this.sink.error(frame.value);
         if (frame.value.id || ID_LESS_ROUTES.has(frame.value.errorOrigin)) {
           this.pending.reject(frame.value.errorOrigin, frame.value.id, new BimipRequestError(frame.value));
         }
@@ -373,7 +437,7 @@ export class BimipClient {
     // SPEC §7.4: the application sees each offset once, in order, whatever the entry's kind.
     if (entry.offset <= this.lastOffset) return;
     this.lastOffset = entry.offset;
-    this.entries.push(entry);
+    this.sink.entry(entry);
   }
 
   private onContact(contact: Contact): void {
@@ -386,7 +450,7 @@ export class BimipClient {
   private onAwareness(awareness: Awareness): void {
     // Pushed changes carry an empty id; only a RESPONSE with a waiting query's id answers it.
     if (awareness.type === RequestType.RESPONSE && awareness.id && this.pending.resolve(Route.Awareness, awareness.id, awareness)) return;
-    this.awareness.push(awareness);
+    this.sink.awareness(awareness);
   }
 
   private onBody(body: Body): void {
@@ -395,19 +459,21 @@ export class BimipClient {
       this.resolveSnapshot(body);
       return;
     }
-    for (const awareness of body.awarenessList) this.awareness.push(awareness as Awareness);
+    for (const awareness of body.awarenessList) this.sink.awareness(awareness as Awareness);
   }
 
   private onSync(sync: Sync): void {
     if (sync.id === '') {
       if (sync.cursor > this.lastOffset) this.lastOffset = sync.cursor;
       this.resolveCaughtUp(sync);
+      this.sink.caughtUp(sync);
       return;
     }
     this.pending.resolve(Route.Sync, sync.id, sync);
   }
 
   private onClose(code: number, reason: string): void {
+    if (this.closeInfo) return;
     this.closeInfo = { code, reason };
     const error = new ConnectionClosedError(code, reason);
     this.pending.close(error);
@@ -422,8 +488,4 @@ export class BimipClient {
 
 function identity(to: string | IdentityInit): IdentityInit {
   return typeof to === 'string' ? { eid: to } : to;
-}
-
-function randomId(): string {
-  return globalThis.crypto.randomUUID();
 }

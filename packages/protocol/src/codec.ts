@@ -3,23 +3,12 @@
  * the one payload that is set); field-level rules live in validate.ts.
  */
 import protobuf from 'protobufjs/minimal.js';
-import { PAYLOAD_FIELD_BY_ROUTE, Code } from './codes.js';
+import { PAYLOAD_FIELD_BY_ROUTE, ROUTE_BY_FIELD, Code } from './codes.js';
+
+import { FrameError } from './frame-error.js';
 import { pb, type Frame } from './schema.js';
 
-/** A frame that breaks the protocol: answered with `code`, the connection stays open. */
-export class FrameError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    /** Route of the frame at fault (0 when it could not be read). */
-    readonly route = 0,
-    /** The frame's own id, when it had one. */
-    readonly id = '',
-  ) {
-    super(message);
-    this.name = 'FrameError';
-  }
-}
+export { FrameError };
 
 type FrameOf<F extends Frame['field']> = Extract<Frame, { field: F }>;
 
@@ -28,12 +17,6 @@ export function encodeFrame<F extends Frame['field']>(field: F, value: FrameOf<F
   const route = ROUTE_BY_FIELD[field];
   return pb.MessageScheme.encode({ route, [field]: value } as never).finish();
 }
-
-/** The route of each payload field (the inverse of PAYLOAD_FIELD_BY_ROUTE). */
-export const ROUTE_BY_FIELD = Object.fromEntries(Object.entries(PAYLOAD_FIELD_BY_ROUTE).map(([route, field]) => [field, Number(route)])) as Record<
-  Frame['field'],
-  number
->;
 
 /** Decodes bytes into a frame; throws FrameError(400) for anything that is not one valid envelope. */
 export function decodeFrame(bytes: Uint8Array): Frame {

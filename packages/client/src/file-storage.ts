@@ -1,0 +1,34 @@
+/**
+ * ClientStorage in a JSON file (Node): written to a temporary file, fsynced, then renamed over the
+ * old one, so a crash leaves either the old state or the new, never half of one. `node:fs` is
+ * imported on first use, so browser bundles that never use this class do not need it.
+ */
+import type { ClientState, ClientStorage } from './storage.js';
+
+export class FileStorage implements ClientStorage {
+  /** @param path the state file, e.g. `./alice-laptop.bimip.json` (one per user and device). */
+  constructor(private readonly path: string) {}
+
+  async load(): Promise<ClientState | undefined> {
+    const fs = await import('node:fs/promises');
+    try {
+      return JSON.parse(await fs.readFile(this.path, 'utf8')) as ClientState;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async save(state: ClientState): Promise<void> {
+    const fs = await import('node:fs/promises');
+    const temporary = `${this.path}.tmp`;
+    const file = await fs.open(temporary, 'w', 0o600);
+    try {
+      await file.writeFile(JSON.stringify(state));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await fs.rename(temporary, this.path);
+  }
+}

@@ -1,0 +1,472 @@
+/**
+ * BimipClient's reconnect, heartbeat, token renewal, outbox and exactly-once logic (issue #9)
+ * over a fake socket and a fake clock: each test plays the server's side frame by frame.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BimipClient,
+  ClientClosedError,
+  type ClientOptions,
+  ConnectError,
+  type ConnectionState,
+  MemoryStorage,
+  ReceiptStatus,
+  type ResetEvent,
+  SendRejectedError,
+  TransientStatus,
+  decodeFrame,
+  encodeFrame,
+  randomId,
+  type Frame,
+  type QueueEntry,
+  type WebSocketLike,
+} from '../../src/client/index.js';
+import { FakeClock, settle } from '../helpers/fake-clock.js';
+
+type FrameValue<F extends Frame['field']> = Extract<Frame, { field: F }>['value'];
+
+class FakeSocket implements WebSocketLike {
+  binaryType = '';
+  readyState = 0;
+  readonly sent: Uint8Array[] = [];
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+
+  constructor(readonly token: string) {}
+
+  send(data: Uint8Array): void {
+    this.sent.push(data);
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+
+  /** The connect attempt fails the way `ws` reports it (then the socket closes with 1006). */
+  fail(message: string): void {
+    this.onerror?.({ message });
+    this.readyState = 3;
+    this.onclose?.({ code: 1006, reason: '' });
+  }
+
+  push<F extends Frame['field']>(field: F, value: object): void {
+    this.onmessage?.({ data: encodeFrame(field, value) });
+  }
+
+  frames(): Frame[] {
+    return this.sent.map((bytes) => decodeFrame(bytes));
+  }
+
+  sentOf<F extends Frame['field']>(field: F): Array<FrameValue<F>> {
+    return this.frames()
+      .filter((frame) => frame.field === field)
+      .map((frame) => frame.value as FrameValue<F>);
+  }
+
+  /** Answers every PING written so far with its PONG. */
+  pongAll(): void {
+    for (const ping of this.sentOf('pingPong').filter((p) => p.type === 1)) this.push('pingPong', { id: ping.id, type: 2, timestamp: 1 });
+  }
+
+  caughtUp(values: { cursor?: number; head?: number; first?: number; epoch?: string } = {}): void {
+    this.push('sync', {
+      id: '',
+      type: 2,
+      headOffset: values.head ?? 0,
+      cursor: values.cursor ?? 0,
+      firstOffset: values.first ?? 1,
+      epoch: values.epoch ?? 'E1',
+    });
+  }
+}
+
+const clients: BimipClient[] = [];
+
+function harness(overrides: Partial<ClientOptions> = {}) {
+  const clock = new FakeClock();
+  const sockets: FakeSocket[] = [];
+  const states: ConnectionState[] = [];
+  const storage = overrides.storage ?? new MemoryStorage();
+  const client = new BimipClient({
+    url: 'ws://fake/bimip',
+    token: 'T0',
+    clock,
+    random: () => 1,
+    storage,
+    webSocket: (_url, token) => {
+      const socket = new FakeSocket(token);
+      sockets.push(socket);
+      return socket;
+    },
+    ...overrides,
+  });
+  clients.push(client);
+  client.on('state', (state) => states.push(state));
+  const last = () => sockets.at(-1)!;
+  return { client, clock, sockets, states, storage, last };
+}
+
+async function take<T>(queue: { size: number; next(): Promise<IteratorResult<T>> }): Promise<T[]> {
+  const items: T[] = [];
+  while (queue.size > 0) items.push((await queue.next()).value as T);
+  return items;
+}
+
+const message = (offset: number, id = `m${offset}`) => ({
+  id,
+  from: { eid: 'b@x', connectionResourceId: 'b1' },
+  to: { eid: 'a@x' },
+  userOffset: offset,
+  signalId: `s${offset}`,
+  status: 1,
+});
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close();
+});
+
+describe('BimipClient reconnect and state events', () => {
+  it('client - a refused connect is retried with exponential backoff (capped), announcing each state', async () => {
+    const { client, clock, sockets, states, last } = harness({ reconnect: { initialDelayMs: 100, maxDelayMs: 400 } });
+    await client.start();
+    await settle();
+    for (const expected of [100, 200, 400, 400]) {
+      last().fail('connect ECONNREFUSED 127.0.0.1:4040');
+      await settle();
+      const state = states.at(-1)!;
+      expect(state).toMatchObject({ state: 'disconnected', willRetry: true, retryInMs: expected });
+      expect((state as { error?: Error }).error).toBeInstanceOf(ConnectError);
+      expect(((state as { error?: ConnectError }).error as ConnectError).kind).toBe('network');
+      clock.advance(expected);
+      await settle();
+    }
+    expect(sockets).toHaveLength(5);
+    last().open();
+    await settle();
+    expect(client.connectionState).toEqual({ state: 'connected' });
+    expect(states.map((s) => s.state).slice(0, 3)).toEqual(['connecting', 'disconnected', 'connecting']);
+  });
+
+  it('client - jitter keeps each delay between half and all of its step', async () => {
+    const { client, states, last } = harness({ random: () => 0, reconnect: { initialDelayMs: 1000 } });
+    await client.start();
+    await settle();
+    last().fail('connect ECONNREFUSED');
+    await settle();
+    expect(states.at(-1)).toMatchObject({ retryInMs: 500 });
+  });
+
+  it('client - a server close (1001 restart) is retried; the backoff restarts after a caught-up connection', async () => {
+    const { client, clock, sockets, states, last } = harness({ reconnect: { initialDelayMs: 100 } });
+    await client.start();
+    await settle();
+    last().open();
+    last().caughtUp();
+    await settle();
+    last().close(1001, 'server shutting down');
+    await settle();
+    expect(states.at(-1)).toMatchObject({ state: 'disconnected', code: 1001, willRetry: true, retryInMs: 100 });
+    clock.advance(100);
+    await settle();
+    expect(sockets).toHaveLength(2);
+  });
+
+  it.each([
+    [4009, 'replaced'],
+    [4011, 'device limit'],
+    [1008, 'policy'],
+  ])('client - close %i is terminal: state closed, no retry, pending sends reject with ClientClosedError', async (code, reason) => {
+    const { client, clock, sockets, last } = harness();
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    const outcome = client.send({ to: 'b@x', payload: 'hi', id: 'x1' }).catch((err: unknown) => err);
+    await settle();
+    last().close(code, reason);
+    await settle();
+    expect(client.connectionState).toMatchObject({ state: 'closed', code });
+    expect(await outcome).toBeInstanceOf(ClientClosedError);
+    clock.advance(60_000);
+    await settle();
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('client - a 401 at the upgrade without getToken ends the client: connect() rejects with ConnectError unauthorized', async () => {
+    const clock = new FakeClock();
+    const pending = BimipClient.connect({
+      url: 'ws://fake/bimip',
+      token: 'bad',
+      clock,
+      webSocket: (_url, token) => {
+        const socket = new FakeSocket(token);
+        queueMicrotask(() => socket.fail('Unexpected server response: 401'));
+        return socket;
+      },
+    });
+    const error = await pending.catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ClientClosedError);
+    expect((error as ClientClosedError).code).toBe(4001);
+  });
+});
+
+describe('BimipClient heartbeat and token renewal', () => {
+  it('client - sends a PING every interval and drops a connection whose PONG does not come, then reconnects', async () => {
+    const { client, clock, sockets, states, last } = harness({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 500, reconnect: { initialDelayMs: 50 } });
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    clock.advance(1000);
+    expect(last().sentOf('pingPong')).toHaveLength(1);
+    last().pongAll();
+    await settle();
+    clock.advance(1000);
+    expect(last().sentOf('pingPong')).toHaveLength(2);
+    clock.advance(500); // no PONG this time
+    await settle();
+    expect(states.at(-1)).toMatchObject({ state: 'disconnected', code: 4000, reason: 'heartbeat timeout' });
+    clock.advance(50);
+    await settle();
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('client - getToken is called before expiry and the client reconnects with the new token at once; a 4001 close renews too', async () => {
+    const clock = new FakeClock();
+    const jwt = (n: number, expMs: number) => `h.${btoa(JSON.stringify({ exp: Math.floor(expMs / 1000), n }))}.s`;
+    let issued = 0;
+    const { client, sockets, last } = harness({
+      clock,
+      token: undefined,
+      getToken: async () => jwt(++issued, clock.now() + 120_000),
+      renewBeforeMs: 60_000,
+      heartbeatIntervalMs: 10_000_000,
+      reconnect: { initialDelayMs: 100 },
+    });
+    await client.start();
+    await settle();
+    expect(issued).toBe(1);
+    last().open();
+    await settle();
+    clock.advance(60_000);
+    await settle();
+    expect(issued).toBe(2);
+    expect(sockets).toHaveLength(2);
+    expect(sockets[1]!.token).not.toBe(sockets[0]!.token);
+    last().open();
+    await settle();
+    last().close(4001, 'token revoked');
+    await settle();
+    clock.advance(100);
+    await settle();
+    expect(issued).toBe(3);
+    expect(last().token).toBe(jwt(3, clock.now() + 120_000 - 100));
+  });
+});
+
+describe('BimipClient outbox', () => {
+  it('client - a send while disconnected is kept (persisted), written on connect, and resolves with its Ack', async () => {
+    const { client, storage, last } = harness();
+    await client.start();
+    await settle();
+    const sending = client.send({ to: 'b@x', payload: 'offline hello', id: 'o1' });
+    await settle();
+    expect((await storage.load())!.outbox.map((r) => r.id)).toEqual(['o1']);
+    expect(last().sent).toHaveLength(0);
+    last().open();
+    await settle();
+    expect(
+      last()
+        .sentOf('message')
+        .map((m) => m.id),
+    ).toEqual(['o1']);
+    last().push('ack', { id: 'o1', code: 200, status: 1, signalId: 's9', userOffset: 9 });
+    await expect(sending).resolves.toMatchObject({ code: 200, userOffset: 9 });
+    await settle();
+    expect((await storage.load())!.outbox).toEqual([]);
+  });
+
+  it('client - a message unacked when the connection drops is resent with the same id; a 409 counts as sent', async () => {
+    const { client, clock, last } = harness({ reconnect: { initialDelayMs: 10 } });
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    const sending = client.send({ to: 'b@x', payload: 'hi', id: 'r1' });
+    await settle();
+    expect(last().sentOf('message')).toHaveLength(1);
+    last().close(1006, '');
+    await settle();
+    clock.advance(10);
+    await settle();
+    last().open();
+    await settle();
+    expect(
+      last()
+        .sentOf('message')
+        .map((m) => m.id),
+    ).toEqual(['r1']);
+    last().push('ack', { id: 'r1', code: 409, status: 1, signalId: 's1', userOffset: 1 });
+    await expect(sending).resolves.toMatchObject({ code: 409 });
+  });
+
+  it('client - messages, receipts and a commit made offline go out in order on reconnect; receipts leave the outbox at the next PONG', async () => {
+    const { client, clock, storage, last } = harness({ reconnect: { initialDelayMs: 10 } });
+    await client.start();
+    await settle();
+    last().open();
+    last().push('message', message(1));
+    last().caughtUp({ head: 1, cursor: 0 });
+    await settle();
+    const [entry] = await take(client.entries);
+    last().close(1006, '');
+    await settle();
+
+    const first = client.send({ to: 'b@x', payload: '1', id: 'q1' });
+    await client.sendReceipt((entry as Extract<QueueEntry, { kind: 'message' }>).message, ReceiptStatus.READ);
+    const second = client.send({ to: 'b@x', payload: '2', id: 'q2' });
+    await client.commit(1);
+    expect(client.sendSignal('b@x', TransientStatus.TYPING)).toBeUndefined();
+    expect((await storage.load())!).toMatchObject({ processed: 1, outbox: [{ id: 'q1' }, { kind: 'receipt', id: 'm1' }, { id: 'q2' }] });
+
+    clock.advance(10);
+    await settle();
+    last().open();
+    await settle();
+    const order = last()
+      .frames()
+      .map((f) => `${f.field}:${(f.value as { id?: string; userOffset?: number }).id ?? (f.value as { userOffset: number }).userOffset}`);
+    expect(order.slice(0, 4)).toEqual(['offsetCommit:1', 'message:q1', 'signal:m1', 'message:q2']);
+    expect(last().sentOf('signal')[0]).toMatchObject({ status: ReceiptStatus.READ, signalId: 's1', to: { eid: 'b@x' } });
+    for (const id of ['q1', 'q2']) last().push('ack', { id, code: 200, status: 1, signalId: `s-${id}`, userOffset: 5 });
+    await Promise.all([first, second]);
+    last().pongAll();
+    await settle();
+    expect((await storage.load())!.outbox).toEqual([]);
+  });
+
+  it('client - a refused message (Ack 403) rejects with SendRejectedError and leaves the outbox; 503 is retried', async () => {
+    const { client, clock, last } = harness();
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    const refused = client.send({ to: 'blocker@x', payload: 'x', id: 'f1' });
+    const busy = client.send({ to: 'b@x', payload: 'y', id: 'f2' });
+    await settle();
+    last().push('ack', { id: 'f1', code: 403, details: 'blocked' });
+    last().push('ack', { id: 'f2', code: 503, details: 'busy' });
+    await expect(refused).rejects.toBeInstanceOf(SendRejectedError);
+    await settle();
+    clock.advance(1000);
+    await settle();
+    expect(
+      last()
+        .sentOf('message')
+        .map((m) => m.id),
+    ).toEqual(['f1', 'f2', 'f2']);
+    last().push('ack', { id: 'f2', code: 200, status: 1, signalId: 's', userOffset: 2 });
+    await expect(busy).resolves.toMatchObject({ code: 200 });
+    expect(client.outboxSize).toBe(0);
+  });
+});
+
+describe('BimipClient exactly-once entries', () => {
+  it('client - entries re-sent after a reconnect are not handed out twice; after a restart only uncommitted ones come again', async () => {
+    const storage = new MemoryStorage();
+    const first = harness({ storage, reconnect: { initialDelayMs: 10 } });
+    await first.client.start();
+    await settle();
+    first.last().open();
+    for (const offset of [1, 2, 3]) first.last().push('message', message(offset));
+    first.last().caughtUp({ head: 3, cursor: 0 });
+    await settle();
+    expect((await take(first.client.entries)).map((e) => e.offset)).toEqual([1, 2, 3]);
+    await first.client.commit(2);
+    first.last().close(1006, '');
+    await settle();
+    first.clock.advance(10);
+    await settle();
+    first.last().open();
+    await settle();
+    expect(first.last().sentOf('offsetCommit')[0]).toMatchObject({ userOffset: 2 });
+    for (const offset of [2, 3, 4]) first.last().push('message', message(offset));
+    await settle();
+    expect((await take(first.client.entries)).map((e) => e.offset)).toEqual([4]);
+    await first.client.close();
+
+    // A new process with the same storage: it processed 1–2; 3 and 4 were handed out, never committed.
+    const second = harness({ storage });
+    await second.client.start();
+    await settle();
+    second.last().open();
+    for (const offset of [1, 2, 3, 4]) second.last().push('message', message(offset));
+    await settle();
+    expect((await take(second.client.entries)).map((e) => e.offset)).toEqual([3, 4]);
+  });
+
+  it('client - a new epoch is surfaced as a reset event (never hidden) and offsets restart from the new cursor', async () => {
+    const storage = new MemoryStorage();
+    await storage.save({ epoch: 'OLD', processed: 50, outbox: [] });
+    const { client, last } = harness({ storage });
+    const resets: ResetEvent[] = [];
+    client.on('reset', (event) => resets.push(event));
+    await client.start();
+    await settle();
+    last().open();
+    last().caughtUp({ epoch: 'NEW', cursor: 3, head: 3 });
+    last().push('message', message(4));
+    await settle();
+    expect(resets).toMatchObject([{ reason: 'epoch', previousEpoch: 'OLD', epoch: 'NEW' }]);
+    expect(client.epoch).toBe('NEW');
+    expect((await take(client.entries)).map((e) => e.offset)).toEqual([4]);
+    expect(await storage.load()).toMatchObject({ epoch: 'NEW', processed: 3 });
+  });
+
+  it('client - a retention gap in the caught-up marker is surfaced as a reset event', async () => {
+    const { client, last } = harness();
+    const resets: ResetEvent[] = [];
+    client.on('reset', (event) => resets.push(event));
+    await client.start();
+    await settle();
+    last().open();
+    last().caughtUp({ cursor: 2, first: 10, head: 12 });
+    await settle();
+    expect(resets).toMatchObject([{ reason: 'gap', firstOffset: 10, cursor: 2 }]);
+  });
+});
+
+describe('BimipClient bounded buffers and ids', () => {
+  it('client - unread signals beyond maxBufferedEvents are dropped oldest first', async () => {
+    const { client, last } = harness({ maxBufferedEvents: 3 });
+    await client.start();
+    await settle();
+    last().open();
+    for (let i = 0; i < 10; i++) last().push('signal', { id: `t${i}`, status: TransientStatus.TYPING, from: { eid: 'b@x' } });
+    await settle();
+    expect((await take(client.signals)).map((s) => s.id)).toEqual(['t7', 't8', 't9']);
+    expect(client.signals.dropped).toBe(7);
+  });
+
+  it('client - ids are UUIDs without crypto.randomUUID (a page that is not a secure context)', () => {
+    const crypto = globalThis.crypto as { randomUUID?: unknown };
+    const original = crypto.randomUUID;
+    Object.defineProperty(crypto, 'randomUUID', { value: undefined, configurable: true });
+    try {
+      const ids = new Set(Array.from({ length: 100 }, () => randomId()));
+      expect(ids.size).toBe(100);
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    } finally {
+      Object.defineProperty(crypto, 'randomUUID', { value: original, configurable: true });
+    }
+  });
+});

@@ -273,6 +273,53 @@ describe('BimipClient heartbeat and token renewal', () => {
   });
 });
 
+describe('BimipClient token life and presence snapshot', () => {
+  it('client - a token that lives shorter than renewBeforeMs is renewed at half its life, not in a loop', async () => {
+    const clock = new FakeClock();
+    const jwt = (n: number, expMs: number) => `h.${btoa(JSON.stringify({ exp: Math.floor(expMs / 1000), n }))}.s`;
+    let issued = 0;
+    const { client, sockets, last } = harness({
+      clock,
+      token: undefined,
+      getToken: async () => jwt(++issued, clock.now() + 30_000),
+      renewBeforeMs: 60_000,
+      heartbeatIntervalMs: 10_000_000,
+    });
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    clock.advance(14_000);
+    await settle();
+    expect(issued).toBe(1);
+    expect(sockets).toHaveLength(1);
+    clock.advance(1_000);
+    await settle();
+    expect(issued).toBe(2);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('client - every connection’s awareness snapshot (the contacts’ presence) goes into the awareness stream', async () => {
+    const { client, clock, last } = harness({ reconnect: { initialDelayMs: 10 } });
+    await client.start();
+    await settle();
+    last().open();
+    last().push('body', { awarenessList: [{ from: { eid: 'b@x' }, status: 1, type: 2 }] });
+    await settle();
+    last().close(1006, '');
+    await settle();
+    clock.advance(10);
+    await settle();
+    last().open();
+    last().push('body', { awarenessList: [{ from: { eid: 'b@x' }, status: 2, lastSeen: 5, type: 2 }] });
+    await settle();
+    expect((await take(client.awareness)).map((a) => [a.from?.eid, a.status])).toEqual([
+      ['b@x', 1],
+      ['b@x', 2],
+    ]);
+  });
+});
+
 describe('BimipClient outbox', () => {
   it('client - a send while disconnected is kept (persisted), written on connect, and resolves with its Ack', async () => {
     const { client, storage, last } = harness();

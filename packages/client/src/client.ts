@@ -111,6 +111,7 @@ const RETRYABLE_ACKS = new Set<number>([Code.RateLimited, Code.Internal, Code.Un
 const DEAD_CONNECTION = 4000;
 const RENEWING_TOKEN = 4002;
 const RETRY_SEND_MS = 1_000;
+const MIN_RENEWAL_MS = 5_000;
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -138,6 +139,8 @@ export class BimipClient {
   private connection: BimipConnection | undefined;
   private token: string | undefined;
   private renewToken = false;
+  /** When the current token was obtained (its life as we got it bounds the renewal margin). */
+  private tokenReceivedAt = 0;
   private started: Promise<void> | undefined;
   private closing: { code: number; reason: string; error?: Error } | undefined;
   /** Highest offset handed to the app by this object (≥ state.processed). */
@@ -158,6 +161,7 @@ export class BimipClient {
     this.storage = options.storage ?? new MemoryStorage();
     this.backoff = options.reconnect === false ? undefined : new Backoff(options.reconnect ?? {}, options.random);
     this.token = options.token;
+    this.tokenReceivedAt = this.clock.now();
     const bound = options.maxBufferedEvents ?? 1000;
     this.signals = new AsyncQueue<Signal>(bound);
     this.awareness = new AsyncQueue<Awareness>(bound);
@@ -484,6 +488,11 @@ export class BimipClient {
         this.events.emit('error', error);
       },
       caughtUp: (marker) => this.onCaughtUp(marker),
+      // Each connection starts with the awareness of every contact: after a drop it is the only
+      // way the app learns who came and went meanwhile.
+      snapshot: (body) => {
+        for (const awareness of body.awarenessList) this.awareness.push(awareness as Awareness);
+      },
     };
   }
 
@@ -595,12 +604,22 @@ export class BimipClient {
     this.timers.push(this.clock.setTimeout(beat, interval));
   }
 
+  /**
+   * How long before expiry the current token is renewed: `renewBeforeMs`, but at most half of the
+   * token's life as we got it, so a token shorter than the margin is not renewed in a loop.
+   */
+  private renewalMarginMs(expiry: number): number {
+    return Math.min(this.options.renewBeforeMs ?? 60_000, Math.max(0, (expiry - this.tokenReceivedAt) / 2));
+  }
+
   /** Before the token expires, fetches a new one and reconnects with it (the protocol has no in-band re-auth). */
   private scheduleRenewal(connection: BimipConnection): void {
     const getToken = this.options.getToken;
     const expiry = this.token ? tokenExpiryMs(this.token) : undefined;
     if (!getToken || expiry === undefined) return;
-    const at = expiry - (this.options.renewBeforeMs ?? 60_000) - this.clock.now();
+    // Never sooner than MIN_RENEWAL_MS after connecting: a token already near its end (clock skew,
+    // a backend handing out stale tokens) must not turn into a reconnect loop.
+    const at = Math.max(MIN_RENEWAL_MS, expiry - this.renewalMarginMs(expiry) - this.clock.now());
     this.timers.push(
       this.clock.setTimeout(
         () => {
@@ -615,9 +634,10 @@ export class BimipClient {
   private async currentToken(): Promise<string> {
     const getToken = this.options.getToken;
     const expiry = this.token ? tokenExpiryMs(this.token) : undefined;
-    const stale = expiry !== undefined && expiry - this.clock.now() < (this.options.renewBeforeMs ?? 60_000);
+    const stale = expiry !== undefined && expiry - this.clock.now() < this.renewalMarginMs(expiry);
     if (getToken && (this.renewToken || !this.token || stale)) {
       this.token = await getToken();
+      this.tokenReceivedAt = this.clock.now();
       this.renewToken = false;
     }
     return this.token!;

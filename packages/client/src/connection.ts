@@ -58,6 +58,8 @@ export interface ConnectionSink {
   visibility(visibility: AwarenessVisibility): void;
   error(error: ErrorMessage): void;
   caughtUp(marker: Sync): void;
+  /** The connect-time Body: the awareness of everyone this user is subscribed to (F6). */
+  snapshot?(body: Body): void;
 }
 
 export class BimipConnection {
@@ -457,6 +459,7 @@ export class BimipConnection {
     if (!this.snapshotSettled) {
       this.snapshotSettled = true;
       this.resolveSnapshot(body);
+      this.sink.snapshot?.(body);
       return;
     }
     for (const awareness of body.awarenessList) this.sink.awareness(awareness as Awareness);

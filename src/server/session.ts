@@ -62,6 +62,8 @@ export class DeviceSession {
   cursor: Offset = 0;
   /** Highest offset already pushed to this device or skipped as not deliverable to it. */
   private pushedUpTo: Offset = 0;
+  /** Highest offset skipped (not deliverable here) while nothing pushed was uncommitted. */
+  private skippedTo: Offset = 0;
   /** Offsets pushed and not yet committed, ascending (the window). */
   private unacked: Offset[] = [];
   private unackedStart = 0;
@@ -293,6 +295,7 @@ export class DeviceSession {
         this.offer(entry, () => encodeEntryFrame(entry));
       }
     }
+    this.advanceOverSkipped();
     this.sendMarkerIfCaughtUp();
   }
 
@@ -302,8 +305,25 @@ export class DeviceSession {
       this.sendEncoded(frame(), ROUTE_OF_KIND[entry.kind]);
       this.unacked.push(entry.offset);
       this.ctx.metrics.deliveryLag.observe(Math.max(0, this.ctx.clock.now() - entry.storedAt) / 1000);
+    } else if (this.inFlight === 0) {
+      // Everything deliverable before it is committed, and this one will never be pushed here.
+      this.skippedTo = entry.offset;
     }
     this.pushedUpTo = entry.offset;
+  }
+
+  /**
+   * Issue #10: moves the cursor over entries this device will never be pushed (its own messages
+   * and receipts, entries targeted at its other devices) once everything before them is committed.
+   * A device that only sends would otherwise never commit, and every reconnect would re-read all it
+   * ever sent just to skip it. Persisted lazily like any commit (F3); nothing deliverable is passed.
+   */
+  private advanceOverSkipped(): void {
+    if (this.skippedTo <= this.cursor || this.inFlight > 0) return;
+    this.cursor = this.skippedTo;
+    this.ctx.store.commitCursor(this.eid, this.deviceId, this.cursor).catch((err: unknown) => {
+      this.logger.warn({ err }, 'could not record the cursor past skipped entries (they will be skipped again)');
+    });
   }
 
   private sendMarkerIfCaughtUp(): void {

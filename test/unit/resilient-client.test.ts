@@ -517,3 +517,202 @@ describe('BimipClient bounded buffers and ids', () => {
     }
   });
 });
+
+describe('BimipClient under review findings (issue #9 review)', () => {
+  const jwtFor = (device: string) => `h.${btoa(JSON.stringify({ exp: 4_000_000_000, device_id: device }))}.s`;
+
+  it('client - a frame it cannot read is reported as an error event, never thrown; an unknown route is skipped silently', async () => {
+    const { client, last } = harness();
+    const errors: unknown[] = [];
+    client.on('error', (error) => errors.push(error));
+    await client.start();
+    await settle();
+    last().open();
+    expect(() => last().onmessage?.({ data: new Uint8Array([0xff, 0xff, 0xff]) })).not.toThrow();
+    expect(() => last().onmessage?.({ data: 'text frame' })).not.toThrow();
+    // route 17 with its payload in field 17: a newer server's frame
+    expect(() => last().onmessage?.({ data: new Uint8Array([0x08, 17, 0x8a, 0x01, 0x00]) })).not.toThrow();
+    await settle();
+    expect(errors).toHaveLength(2);
+    expect(client.connectionState.state).toBe('connected');
+  });
+
+  it('client - close() while the stored state is still loading leaves the storage as it was', async () => {
+    const stored = { epoch: 'E1', processed: 42, outbox: [{ kind: 'message' as const, id: 'keep', frame: 'AA==' }] };
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const saves: unknown[] = [];
+    const storage = {
+      load: async () => {
+        await gate;
+        return structuredClone(stored);
+      },
+      save: async (state: unknown) => {
+        saves.push(structuredClone(state));
+      },
+    };
+    const { client } = harness({ storage });
+    void client.start();
+    const closing = client.close();
+    release();
+    await closing;
+    expect(saves.every((state) => JSON.stringify(state) === JSON.stringify(stored))).toBe(true);
+  });
+
+  it('client - a Sync replay running past the live position neither loses live entries nor hands any out twice', async () => {
+    const { client, last } = harness({ token: jwtFor('p1') });
+    await client.start();
+    await settle();
+    last().open();
+    last().push('message', message(101));
+    await settle();
+    const replay = client.sync(290, 10);
+    await settle();
+    const request = last().sentOf('sync')[0]!;
+    for (let offset = 291; offset <= 300; offset++) last().push('message', message(offset)); // the replay
+    for (let offset = 102; offset <= 110; offset++) last().push('message', message(offset)); // live, meanwhile
+    last().push('message', { ...message(295), from: { eid: 'a@x', connectionResourceId: 'p1' } }); // own entry, replay only
+    last().push('sync', { id: request.id, type: 2, afterOffset: 300, headOffset: 300 });
+    const result = await replay;
+    expect(result.entries.map((e) => e.offset)).toEqual([291, 292, 293, 294, 295, 296, 297, 298, 299, 300]);
+    await settle();
+    const live = (await take(client.entries)).map((e) => e.offset);
+    expect(live.slice(0, 10)).toEqual([101, 102, 103, 104, 105, 106, 107, 108, 109, 110]);
+    expect(new Set(live).size).toBe(live.length);
+  });
+
+  it('client - close() during a connect attempt that then fails ends in one closed state, with no retry left', async () => {
+    const { client, clock, sockets, states, last } = harness();
+    await client.start();
+    await settle();
+    const closing = client.close();
+    last().fail('connect ECONNREFUSED');
+    await closing;
+    await settle();
+    clock.advance(60_000);
+    await settle();
+    expect(states.filter((s) => s.state === 'closed')).toHaveLength(1);
+    expect(states.at(-1)!.state).toBe('closed');
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('client - a message over the frame limit is refused at once (413) and never enters the outbox', async () => {
+    const { client } = harness({ maxFrameBytes: 1000 });
+    await client.start();
+    await expect(client.send({ to: 'b@x', payload: 'x'.repeat(2000) })).rejects.toMatchObject({ name: 'SendRejectedError', code: 413 });
+    expect(client.outboxSize).toBe(0);
+  });
+
+  it('client - sending the same id twice returns one promise, resolved by the one Ack', async () => {
+    const { client, last } = harness();
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    const first = client.send({ to: 'b@x', payload: 'a', id: 'dup' });
+    const second = client.send({ to: 'b@x', payload: 'a', id: 'dup' });
+    await settle();
+    expect(last().sentOf('message')).toHaveLength(1);
+    last().push('ack', { id: 'dup', code: 200, status: 1, signalId: 's', userOffset: 1 });
+    await expect(first).resolves.toMatchObject({ code: 200 });
+    await expect(second).resolves.toMatchObject({ code: 200 });
+  });
+
+  it('client - logout ends the client even when the request fails', async () => {
+    const { client, last } = harness({ requestTimeoutMs: 100 });
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    const outcome = client.logout().catch((err: unknown) => err);
+    // No answer: let the fake clock run the request out.
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      (client as unknown as { clock: FakeClock }).clock.advance(100);
+    }
+    expect(await outcome).toMatchObject({ name: 'RequestTimeoutError' });
+    expect(client.connectionState.state).toBe('closed');
+  });
+
+  it('client - an ErrorMessage naming a message id refuses that send (not left hanging)', async () => {
+    const { client, last } = harness();
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    const sending = client.send({ to: 'b@x', payload: 'x', id: 'e1' });
+    await settle();
+    last().push('error', { id: 'e1', code: 400, errorOrigin: 6, details: 'bad' });
+    await expect(sending).rejects.toMatchObject({ code: 400 });
+    expect(client.outboxSize).toBe(0);
+  });
+
+  it('client - at most maxInFlight messages wait for an Ack; a 429 pauses sending and resends from the oldest', async () => {
+    const { client, clock, last } = harness({ maxInFlight: 2 });
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    const sends = ['w1', 'w2', 'w3', 'w4'].map((id) => client.send({ to: 'b@x', payload: id, id }));
+    await settle();
+    expect(
+      last()
+        .sentOf('message')
+        .map((m) => m.id),
+    ).toEqual(['w1', 'w2']);
+    last().push('ack', { id: 'w1', code: 429, details: 'slow down' });
+    last().push('ack', { id: 'w2', code: 200, status: 1, signalId: 's2', userOffset: 2 });
+    await settle();
+    expect(
+      last()
+        .sentOf('message')
+        .map((m) => m.id),
+    ).toEqual(['w1', 'w2']);
+    clock.advance(500);
+    await settle();
+    expect(
+      last()
+        .sentOf('message')
+        .map((m) => m.id),
+    ).toEqual(['w1', 'w2', 'w1', 'w3']);
+    for (const id of ['w1', 'w3', 'w4']) {
+      last().push('ack', { id, code: 200, status: 1, signalId: `s-${id}`, userOffset: 3 });
+      await settle();
+    }
+    await expect(Promise.all(sends)).resolves.toHaveLength(4);
+  });
+
+  it('client - frames arriving keep a connection alive even when a PONG is late', async () => {
+    const { client, clock, sockets, last } = harness({ heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 500 });
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    clock.advance(1000);
+    clock.advance(300);
+    last().push('message', message(1)); // a replay keeps flowing; the PONG is queued behind it
+    clock.advance(300);
+    await settle();
+    expect(client.connectionState.state).toBe('connected');
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('client - a send whose save fails is rejected and never written', async () => {
+    let fail = false;
+    const memory = new MemoryStorage();
+    const storage = {
+      load: () => memory.load(),
+      save: async (state: Parameters<MemoryStorage['save']>[0]) => (fail ? Promise.reject(new Error('disk full')) : memory.save(state)),
+    };
+    const { client, last } = harness({ storage });
+    await client.start();
+    await settle();
+    last().open();
+    await settle();
+    fail = true;
+    await expect(client.send({ to: 'b@x', payload: 'x', id: 'nf' })).rejects.toThrow('disk full');
+    await settle();
+    expect(last().sentOf('message')).toHaveLength(0);
+    expect(client.outboxSize).toBe(0);
+  });
+});

@@ -30,6 +30,12 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     }
   }
 
+  /** Drops every item not read yet (e.g. entries of a queue epoch that no longer exists). */
+  clear(): void {
+    this.items.length = 0;
+    this.head = 0;
+  }
+
   end(): void {
     this.ended = true;
     this.waiter?.({ value: undefined, done: true });

@@ -14,7 +14,6 @@ import {
   CloseCode,
   Code,
   MessageType,
-  Route,
   encodeFrame,
   type Ack,
   type Awareness,
@@ -35,10 +34,11 @@ import { BimipConnection, type ConnectionSink } from './connection.js';
 import type { ReceiptStatusValue, TransientStatusValue } from './constants.js';
 import { Emitter } from './emitter.js';
 import { ClientClosedError, ConnectError, ConnectionClosedError, OutboxFullError, RequestTimeoutError, SendRejectedError } from './errors.js';
+import { OutboxSender } from './outbox.js';
 import { randomId } from './ids.js';
 import { tokenExpiryMs } from './jwt.js';
 import type { WebSocketFactory } from './socket.js';
-import { type ClientState, type ClientStorage, MemoryStorage, type OutboxRecord, base64ToBytes, bytesToBase64, emptyState } from './storage.js';
+import { type ClientState, type ClientStorage, MemoryStorage, type OutboxRecord, bytesToBase64, emptyState } from './storage.js';
 import type { AwarenessOptions, ContactEntry, QueueEntry, ReceiptTarget, SendOptions, SyncResult } from './types.js';
 
 export interface ClientOptions {
@@ -71,6 +71,10 @@ export interface ClientOptions {
   maxOutbox?: number;
   /** Unread signals / awareness / visibility items kept per stream, oldest dropped first (default 1,000). */
   maxBufferedEvents?: number;
+  /** The server's frame limit (BIMIP_MAX_FRAME_BYTES, default 1 MiB): a larger message is refused before it enters the outbox. */
+  maxFrameBytes?: number;
+  /** Messages written and waiting for their Ack at a time (default 32). */
+  maxInFlight?: number;
   /** Test seams. */
   webSocket?: WebSocketFactory;
   clock?: ClientClock;
@@ -82,7 +86,7 @@ export type ConnectionState =
   | { state: 'connected' }
   /** The connection is gone; `willRetry` says whether a new attempt follows, after `retryInMs`. */
   | { state: 'disconnected'; code: number; reason: string; willRetry: true; retryInMs: number; error?: Error }
-  /** Terminal: closed by the app, or by a close that retrying cannot fix (4001 without getToken, 4009, 4011, 1008, 1009). */
+  /** Terminal: closed by the app, or by a close that retrying cannot fix (4001 without getToken, 4009, 4011, 1008, 1009). Nothing follows it. */
   | { state: 'closed'; code: number; reason: string; error?: Error };
 
 /** The app must reload its view of the queue: offsets it holds are from another epoch, or entries are missing. */
@@ -105,17 +109,19 @@ export interface ClientEvents extends Record<string, unknown> {
 
 /** Closes after which reconnecting cannot help. */
 const TERMINAL_CLOSES = new Set<number>([CloseCode.Replaced, CloseCode.DeviceLimit, CloseCode.PolicyViolation, CloseCode.TooBig]);
-/** Ack codes that mean "try again later"; every other non-200/409 code is final. */
-const RETRYABLE_ACKS = new Set<number>([Code.RateLimited, Code.Internal, Code.Unavailable]);
 /** Our own close codes (4000–4007 are unused by the server). */
 const DEAD_CONNECTION = 4000;
 const RENEWING_TOKEN = 4002;
-const RETRY_SEND_MS = 1_000;
 const MIN_RENEWAL_MS = 5_000;
+const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
+}
+
+interface SendWaiter extends Waiter<Ack> {
+  promise: Promise<Ack>;
 }
 
 export class BimipClient {
@@ -123,7 +129,7 @@ export class BimipClient {
   readonly entries: AsyncQueue<QueueEntry> = new AsyncQueue<QueueEntry>();
   /** Transient signals (TYPING … DECLINE) addressed to this user. */
   readonly signals: AsyncQueue<Signal>;
-  /** Awareness of contacts and of this user's other devices (the connect-time snapshot included). */
+  /** Awareness of contacts and of this user's other devices (each connection's snapshot included). */
   readonly awareness: AsyncQueue<Awareness>;
   /** This user's visibility setting as echoed by the server. */
   readonly visibility: AsyncQueue<AwarenessVisibility>;
@@ -134,6 +140,8 @@ export class BimipClient {
   private readonly clock: ClientClock;
   private readonly storage: ClientStorage;
   private readonly backoff: Backoff | undefined;
+  private readonly outbox: OutboxSender;
+  private readonly saver: CoalescingSaver;
   private state: ClientState = emptyState();
   private current: ConnectionState = { state: 'connecting', attempt: 0 };
   private connection: BimipConnection | undefined;
@@ -142,18 +150,18 @@ export class BimipClient {
   /** When the current token was obtained (its life as we got it bounds the renewal margin). */
   private tokenReceivedAt = 0;
   private started: Promise<void> | undefined;
+  private loaded = false;
   private closing: { code: number; reason: string; error?: Error } | undefined;
   /** Highest offset handed to the app by this object (≥ state.processed). */
   private delivered = 0;
   /** App promises of sends, by message id (restored outbox records have none). */
-  private readonly sendWaiters = new Map<string, Waiter<Ack>>();
-  /** Outbox records already written on the current connection. */
-  private written = new WeakSet<OutboxRecord>();
+  private readonly sendWaiters = new Map<string, SendWaiter>();
   private awarenessWanted: AwarenessOptions | undefined;
   private wake: (() => void) | undefined;
-  private timers: Array<{ cancel(): void }> = [];
+  /** Heartbeat and renewal timers of the current connection. */
+  private connectionTimers: Array<{ cancel(): void }> = [];
+  private lastFrameAt = 0;
   private connectedWaiters: Array<Waiter<void>> = [];
-  private readonly saver: CoalescingSaver;
 
   constructor(private readonly options: ClientOptions) {
     if (!options.token && !options.getToken) throw new TypeError('BimipClient: pass `token` or `getToken`');
@@ -167,6 +175,16 @@ export class BimipClient {
     this.awareness = new AsyncQueue<Awareness>(bound);
     this.visibility = new AsyncQueue<AwarenessVisibility>(bound);
     this.saver = new CoalescingSaver(() => this.storage.save(this.state));
+    this.outbox = new OutboxSender(
+      {
+        records: () => this.state.outbox,
+        confirmed: (record, ack) => this.onConfirmed(record, ack),
+        refused: (record, error) => this.onRefused(record, error),
+      },
+      this.clock,
+      options.random,
+      options.maxInFlight ?? 32,
+    );
   }
 
   /** Starts a client and resolves once it is connected; rejects if it closes first (e.g. a refused token and no getToken). */
@@ -177,12 +195,16 @@ export class BimipClient {
     return client;
   }
 
-  /** Loads the stored state and starts connecting (in the background); resolves once the state is loaded. */
+  /**
+   * Loads the stored state and starts connecting (in the background); resolves once the state is
+   * loaded. Idempotent; send(), commit() and sendReceipt() call it themselves.
+   */
   start(): Promise<void> {
     this.started ??= (async () => {
       this.state = { ...emptyState(), ...(await this.storage.load()) };
       this.delivered = this.state.processed;
-      void this.run();
+      this.loaded = true;
+      if (!this.closing) void this.run();
     })();
     return this.started;
   }
@@ -249,12 +271,15 @@ export class BimipClient {
    * Sends a message. It goes into the outbox first (persisted), so it is sent now if connected or
    * on the next connection, resent after a drop with the same id (idempotent: a 409 for an
    * already-stored resend counts as success). Resolves with the Ack (code 200 or 409); rejects
-   * with SendRejectedError when the server refuses it for good (400, 403, 413 …).
+   * with SendRejectedError when the server refuses it for good (400, 403, 413 …). Sending an id
+   * that is still in the outbox returns that send's promise.
    */
   async send(options: SendOptions): Promise<Ack> {
+    await this.start();
     if (this.closing) throw this.closedError();
-    if (this.state.outbox.length >= (this.options.maxOutbox ?? 10_000)) throw new OutboxFullError(this.state.outbox.length);
     const id = options.id ?? randomId();
+    const pending = this.sendWaiters.get(id);
+    if (pending) return pending.promise;
     const payload = typeof options.payload === 'string' ? new TextEncoder().encode(options.payload) : options.payload;
     const frame = encodeFrame('message', {
       id,
@@ -267,24 +292,26 @@ export class BimipClient {
       encrypted: options.encrypted,
       signature: options.signature,
     });
-    const acked = new Promise<Ack>((resolve, reject) => this.sendWaiters.set(id, { resolve, reject }));
-    this.state.outbox.push({ kind: 'message', id, frame: bytesToBase64(frame) });
-    try {
-      await this.saver.save();
-    } catch (err) {
-      this.state.outbox = this.state.outbox.filter((record) => record.id !== id || record.kind !== 'message');
+    const maxFrameBytes = this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    // The server would answer 413 and close with 1009 (SPEC §2); kept, it would block the outbox forever.
+    if (frame.length > maxFrameBytes) throw new SendRejectedError(id, Code.TooLarge, `frame of ${frame.length} bytes is over the ${maxFrameBytes}-byte limit`);
+    const record: OutboxRecord = { kind: 'message', id, frame: bytesToBase64(frame) };
+    const waiter = this.waiterFor(id);
+    await this.addRecord(record).catch((err: unknown) => {
       this.sendWaiters.delete(id);
-      throw err;
-    }
-    this.pump();
-    return acked;
+      waiter.reject(err as Error);
+    });
+    return waiter.promise;
   }
 
   /**
    * Marks every entry ≤ offset as processed by the app: persisted first (so a restarted app is
    * not handed them again), then sent to the server as OffsetCommit (SPEC F3) now or on reconnect.
+   * After a 'reset' event, do not commit offsets of entries received before it.
    */
   async commit(offset: number): Promise<void> {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`commit: ${offset} is not an offset`);
+    await this.start();
     if (offset <= this.state.processed) return;
     this.state.processed = offset;
     if (this.delivered < offset) this.delivered = offset;
@@ -298,13 +325,12 @@ export class BimipClient {
    * 'error' events. Resolves once the receipt is safely in the outbox.
    */
   async sendReceipt(message: ReceiptTarget, status: ReceiptStatusValue, to?: string): Promise<void> {
+    await this.start();
     if (this.closing) throw this.closedError();
     const recipient = to ?? message.from?.eid;
     if (!recipient) throw new TypeError('sendReceipt: the message has no from.eid; pass `to`');
     const frame = encodeFrame('signal', { id: message.id, signalId: message.signalId, to: { eid: recipient }, status, timestamp: this.clock.now() });
-    this.state.outbox.push({ kind: 'receipt', id: message.id, frame: bytesToBase64(frame) });
-    await this.saver.save();
-    this.pump();
+    await this.addRecord({ kind: 'receipt', id: message.id, frame: bytesToBase64(frame) });
   }
 
   /**
@@ -381,23 +407,82 @@ export class BimipClient {
     return this.request('revokeToken', (connection) => connection.revokeToken(tokenOrJti));
   }
 
-  /** Logs this device (or every device) out and ends the client: the server revokes the token and closes. */
+  /**
+   * Logs this device (or every device) out and ends the client: the server revokes the token and
+   * closes. The client ends whether or not the request succeeds.
+   */
   async logout(everyDevice = false): Promise<Logout> {
-    const answer = await this.request('logout', (connection) => {
-      this.closing = { code: 1000, reason: 'logged out' };
-      return connection.logout(everyDevice);
-    });
-    await this.close(1000, 'logged out');
-    return answer;
+    try {
+      return await this.request('logout', (connection) => {
+        // The server closes after answering: that close must not be retried.
+        this.closing = { code: 1000, reason: 'logged out' };
+        return connection.logout(everyDevice);
+      });
+    } finally {
+      await this.close(1000, 'logged out');
+    }
   }
 
   /** Ends the client: closes the connection, stops reconnecting, ends the streams. The outbox stays in storage. */
   async close(code = 1000, reason = ''): Promise<void> {
     this.closing ??= { code, reason };
     this.wake?.();
+    // Never save before the stored state is loaded: that would overwrite it with an empty one.
+    if (this.started) await this.started.catch(() => undefined);
     await this.connection?.close(code, reason);
     this.finish();
-    await this.saver.save().catch(() => undefined);
+    if (this.loaded) await this.saver.save().catch(() => undefined);
+  }
+
+  // ---- outbox ----
+
+  private waiterFor(id: string): SendWaiter {
+    let resolve!: (ack: Ack) => void;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<Ack>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const waiter = { promise, resolve, reject };
+    this.sendWaiters.set(id, waiter);
+    return waiter;
+  }
+
+  /** Adds a record to the outbox; it is written only once its save completed (else it is taken back and the save's error thrown). */
+  private async addRecord(record: OutboxRecord): Promise<void> {
+    if (this.state.outbox.length >= (this.options.maxOutbox ?? 10_000)) throw new OutboxFullError(this.state.outbox.length);
+    this.state.outbox.push(record);
+    this.outbox.holdUntilSaved(record);
+    try {
+      await this.saver.save();
+    } catch (err) {
+      this.state.outbox = this.state.outbox.filter((candidate) => candidate !== record);
+      throw err;
+    }
+    this.outbox.saved(record);
+  }
+
+  private onConfirmed(record: OutboxRecord, ack: Ack | undefined): void {
+    this.removeRecord(record);
+    if (!ack) return;
+    this.sendWaiters.get(record.id)?.resolve(ack);
+    this.sendWaiters.delete(record.id);
+    this.events.emit('sent', ack);
+  }
+
+  private onRefused(record: OutboxRecord, error: Error): void {
+    this.removeRecord(record);
+    this.sendWaiters.get(record.id)?.reject(error);
+    this.sendWaiters.delete(record.id);
+    if (error instanceof SendRejectedError) this.events.emit('sendFailed', error);
+    else this.events.emit('sendFailed', new SendRejectedError(record.id, (error as { code?: number }).code ?? 0, error.message));
+  }
+
+  private removeRecord(record: OutboxRecord): void {
+    const index = this.state.outbox.indexOf(record);
+    if (index < 0) return;
+    this.state.outbox.splice(index, 1);
+    void this.saver.save().catch(() => undefined);
   }
 
   // ---- connection loop ----
@@ -418,10 +503,11 @@ export class BimipClient {
           sink: this.sink(),
         });
       } catch (err) {
+        if (this.closing) break;
         failedAttempts++;
         const close = this.classifyConnectFailure(err as Error, failedAttempts);
         if (close.terminal) {
-          this.closing ??= { code: close.code, reason: close.reason, error: err as Error };
+          this.closing = { code: close.code, reason: close.reason, error: err as Error };
           break;
         }
         await this.waitBeforeRetry(close.code, close.reason, err as Error, false);
@@ -445,7 +531,6 @@ export class BimipClient {
         break;
       }
       if (info.code === CloseCode.Unauthorized) this.renewToken = true;
-      // Our own renewal close reconnects at once; anything else waits its backoff.
       await this.waitBeforeRetry(info.code, info.reason, undefined, info.code === RENEWING_TOKEN);
     }
     this.finish();
@@ -454,7 +539,7 @@ export class BimipClient {
   /** Runs one open connection until it closes. */
   private async serve(connection: BimipConnection): Promise<{ code: number; reason: string }> {
     this.connection = connection;
-    this.written = new WeakSet();
+    this.lastFrameAt = this.clock.now();
     this.setState({ state: 'connected' });
     for (const waiter of this.connectedWaiters.splice(0)) waiter.resolve();
     // Entries the app already processed may be replayed (the server can lose its last commits,
@@ -463,12 +548,13 @@ export class BimipClient {
       connection.writeFrame(encodeFrame('offsetCommit', { userOffset: this.state.processed, timestamp: this.clock.now() }));
     }
     if (this.awarenessWanted) connection.setAwareness(this.awarenessWanted);
-    this.pump();
+    this.outbox.attach(connection);
     this.startHeartbeat(connection);
     this.scheduleRenewal(connection);
     const info = await connection.closed;
     this.connection = undefined;
-    for (const timer of this.timers.splice(0)) timer.cancel();
+    this.outbox.detach();
+    for (const timer of this.connectionTimers.splice(0)) timer.cancel();
     return info;
   }
 
@@ -493,6 +579,9 @@ export class BimipClient {
       snapshot: (body) => {
         for (const awareness of body.awarenessList) this.awareness.push(awareness as Awareness);
       },
+      alive: () => {
+        this.lastFrameAt = this.clock.now();
+      },
     };
   }
 
@@ -503,6 +592,8 @@ export class BimipClient {
       this.state.epoch = marker.epoch;
       if (previousEpoch) {
         // The queue was lost or reset: our offsets mean nothing there any more (SPEC §4 Sync.epoch).
+        // Unread entries of the old queue go too; the app reloads (the 'reset' event).
+        this.entries.clear();
         this.state.processed = marker.cursor;
         this.delivered = marker.cursor;
         this.events.emit('reset', { reason: 'epoch', previousEpoch, epoch: marker.epoch, marker });
@@ -515,93 +606,32 @@ export class BimipClient {
     this.events.emit('caughtUp', marker);
   }
 
-  /** Writes every outbox record not yet written on this connection, oldest first. */
-  private pump(): void {
-    const connection = this.connection;
-    if (!connection) return;
-    let receipts: OutboxRecord[] | undefined;
-    for (const record of this.state.outbox) {
-      if (this.written.has(record)) continue;
-      this.written.add(record);
-      if (record.kind === 'message') {
-        void this.sendRecord(connection, record);
-      } else {
-        connection.writeFrame(base64ToBytes(record.frame));
-        receipts ??= [];
-        receipts.push(record);
-      }
-    }
-    // Receipts have no answer on success: the PONG to a PING written after them says the server read them.
-    if (receipts) void this.confirmReceipts(connection, receipts);
-  }
-
-  private async sendRecord(connection: BimipConnection, record: OutboxRecord): Promise<void> {
-    let ack: Ack;
-    try {
-      ack = await connection.requestFrame<Ack>(Route.Message, record.id, base64ToBytes(record.frame));
-    } catch {
-      return; // the connection closed: the record stays and goes out on the next one
-    }
-    if (ack.code === Code.OK || ack.code === Code.Duplicate) {
-      this.removeRecord(record);
-      this.sendWaiters.get(record.id)?.resolve(ack);
-      this.sendWaiters.delete(record.id);
-      this.events.emit('sent', ack);
-      return;
-    }
-    if (RETRYABLE_ACKS.has(ack.code)) {
-      // Overloaded or rate limited: try again on this connection in a moment (or on the next one).
-      this.timers.push(
-        this.clock.setTimeout(() => {
-          this.written.delete(record);
-          this.pump();
-        }, RETRY_SEND_MS),
-      );
-      return;
-    }
-    const error = new SendRejectedError(record.id, ack.code, ack.details);
-    this.removeRecord(record);
-    this.sendWaiters.get(record.id)?.reject(error);
-    this.sendWaiters.delete(record.id);
-    this.events.emit('sendFailed', error);
-  }
-
-  private async confirmReceipts(connection: BimipConnection, receipts: OutboxRecord[]): Promise<void> {
-    try {
-      await connection.ping();
-    } catch {
-      return;
-    }
-    for (const record of receipts) this.removeRecord(record);
-  }
-
-  private removeRecord(record: OutboxRecord): void {
-    const index = this.state.outbox.indexOf(record);
-    if (index < 0) return;
-    this.state.outbox.splice(index, 1);
-    void this.saver.save().catch(() => undefined);
-  }
-
+  /**
+   * A PING every interval; the connection is dead when nothing at all (no PONG, no other frame)
+   * arrived within the timeout after it — a PONG queued behind a big replay is not a death.
+   */
   private startHeartbeat(connection: BimipConnection): void {
     const interval = this.options.heartbeatIntervalMs ?? 20_000;
     const timeout = this.options.heartbeatTimeoutMs ?? 10_000;
-    const beat = (): void => {
-      let answered = false;
-      const deadline = this.clock.setTimeout(() => {
-        // No PONG: the network or the server is gone without a close; don't wait for TCP to notice.
-        if (!answered) connection.terminate(DEAD_CONNECTION, 'heartbeat timeout');
-      }, timeout);
-      this.timers.push(deadline);
-      connection.ping().then(
-        () => {
-          answered = true;
-          deadline.cancel();
-        },
-        () => deadline.cancel(),
-      );
-      this.timers.push(this.clock.setTimeout(beat, interval));
+    let beat: { cancel(): void } | undefined;
+    let deadline: { cancel(): void } | undefined;
+    const schedule = (): void => {
+      beat = this.clock.setTimeout(() => {
+        const sentAt = this.clock.now();
+        connection.ping().catch(() => undefined);
+        deadline = this.clock.setTimeout(() => {
+          if (this.lastFrameAt < sentAt) connection.terminate(DEAD_CONNECTION, 'heartbeat timeout');
+        }, timeout);
+        schedule();
+      }, interval);
     };
-    this.timers.push(this.clock.setTimeout(beat, interval));
+    schedule();
+    this.connectionTimers.push({
+      cancel: () => {
+        beat?.cancel();
+        deadline?.cancel();
+      },
+    });
   }
 
   /**
@@ -612,7 +642,11 @@ export class BimipClient {
     return Math.min(this.options.renewBeforeMs ?? 60_000, Math.max(0, (expiry - this.tokenReceivedAt) / 2));
   }
 
-  /** Before the token expires, fetches a new one and reconnects with it (the protocol has no in-band re-auth). */
+  /**
+   * Before the token expires, fetches a new one and, if it is new, reconnects with it at once (the
+   * protocol has no in-band re-auth). A backend that hands back the same token changes nothing:
+   * the server closes at expiry (4001) and the client asks again then.
+   */
   private scheduleRenewal(connection: BimipConnection): void {
     const getToken = this.options.getToken;
     const expiry = this.token ? tokenExpiryMs(this.token) : undefined;
@@ -620,14 +654,18 @@ export class BimipClient {
     // Never sooner than MIN_RENEWAL_MS after connecting: a token already near its end (clock skew,
     // a backend handing out stale tokens) must not turn into a reconnect loop.
     const at = Math.max(MIN_RENEWAL_MS, expiry - this.renewalMarginMs(expiry) - this.clock.now());
-    this.timers.push(
-      this.clock.setTimeout(
-        () => {
-          this.renewToken = true;
-          connection.terminate(RENEWING_TOKEN, 'renewing token');
-        },
-        Math.max(0, at),
-      ),
+    this.connectionTimers.push(
+      this.clock.setTimeout(() => {
+        void getToken().then(
+          (fresh) => {
+            if (fresh === this.token || this.connection !== connection) return;
+            this.token = fresh;
+            this.tokenReceivedAt = this.clock.now();
+            connection.terminate(RENEWING_TOKEN, 'renewing token');
+          },
+          () => undefined, // try again at the next connect
+        );
+      }, at),
     );
   }
 
@@ -677,15 +715,21 @@ export class BimipClient {
     this.wake = undefined;
   }
 
+  /** Runs a request on an open connection, waiting for one if needed; the whole thing within `requestTimeoutMs`. */
   private async request<T>(what: string, call: (connection: BimipConnection) => Promise<T>): Promise<T> {
     const timeoutMs = this.options.requestTimeoutMs ?? 15_000;
-    const started = this.clock.now();
-    await this.whenConnected(timeoutMs);
-    const connection = this.connection!;
-    const remaining = Math.max(1, timeoutMs - (this.clock.now() - started));
+    const deadline = this.clock.now() + timeoutMs;
+    let connection = this.connection;
+    while (!connection) {
+      const left = deadline - this.clock.now();
+      if (left <= 0) throw new RequestTimeoutError(what, timeoutMs);
+      await this.whenConnected(left);
+      connection = this.connection;
+    }
+    const open = connection;
     return new Promise<T>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => reject(new RequestTimeoutError(what, timeoutMs)), remaining);
-      call(connection).then(
+      const timer = this.clock.setTimeout(() => reject(new RequestTimeoutError(what, timeoutMs)), Math.max(1, deadline - this.clock.now()));
+      call(open).then(
         (value) => {
           timer.cancel();
           resolve(value);
@@ -699,6 +743,7 @@ export class BimipClient {
   }
 
   private setState(state: ConnectionState): void {
+    if (this.current.state === 'closed') return; // terminal: nothing follows it
     this.current = state;
     this.events.emit('state', state);
   }
@@ -711,7 +756,8 @@ export class BimipClient {
   private finish(): void {
     if (this.current.state === 'closed') return;
     this.closing ??= { code: 1000, reason: '' };
-    for (const timer of this.timers.splice(0)) timer.cancel();
+    for (const timer of this.connectionTimers.splice(0)) timer.cancel();
+    this.outbox.detach();
     const error = this.closedError();
     for (const waiter of this.connectedWaiters.splice(0)) waiter.reject(error);
     for (const waiter of this.sendWaiters.values()) waiter.reject(error);

@@ -7,6 +7,7 @@
  * Tests and tools use it directly to see the server's behaviour without retries.
  */
 import {
+  Code,
   ContactAction,
   LogoutType,
   MessageType,
@@ -25,6 +26,7 @@ import {
   type Body,
   type Contact,
   type ErrorMessage,
+  type Frame,
   type IdentityInit,
   type PingPong,
   type Logout,
@@ -36,6 +38,7 @@ import { AsyncQueue } from './async-queue.js';
 import type { ContactActionValue, ReceiptStatusValue, TransientStatusValue } from './constants.js';
 import { BimipRequestError, ConnectionClosedError, TokenAuthorityError, connectErrorFrom } from './errors.js';
 import { randomId } from './ids.js';
+import { tokenClaim } from './jwt.js';
 import { PendingRequests } from './requests.js';
 import { OPEN, defaultWebSocketFactory, type ConnectOptions, type WebSocketLike } from './socket.js';
 import type { AwarenessOptions, ContactEntry, QueueEntry, ReceiptTarget, SendOptions, SyncResult } from './types.js';
@@ -60,6 +63,8 @@ export interface ConnectionSink {
   caughtUp(marker: Sync): void;
   /** The connect-time Body: the awareness of everyone this user is subscribed to (F6). */
   snapshot?(body: Body): void;
+  /** Any frame arrived (the heartbeat's proof of life). */
+  alive?(): void;
 }
 
 export class BimipConnection {
@@ -84,6 +89,8 @@ export class BimipConnection {
   private readonly pending = new PendingRequests();
   /** Entries seen while a Sync replay is outstanding, per Sync id. */
   private readonly replays = new Map<string, { after: number; entries: QueueEntry[] }>();
+  /** Entries beyond the live position that arrived while a replay ran (see onEntry). */
+  private held: QueueEntry[] = [];
   private snapshotSettled = false;
   private resolveCaughtUp!: (sync: Sync) => void;
   private resolveSnapshot!: (body: Body) => void;
@@ -94,6 +101,8 @@ export class BimipConnection {
   private constructor(
     private readonly socket: WebSocketLike,
     sink: ConnectionSink | undefined,
+    /** This connection's device (the token's device_id claim), to tell its own entries in a replay. */
+    private readonly deviceId: string | undefined,
   ) {
     this.sink = sink ?? {
       entry: (entry) => this.entries.push(entry),
@@ -129,7 +138,7 @@ export class BimipConnection {
     const socket = factory(options.url, options.token);
     // Handlers are installed before the socket opens: the first frames can arrive in the same
     // read as the upgrade response.
-    const client = new BimipConnection(socket, options.sink);
+    const client = new BimipConnection(socket, options.sink, tokenClaim(options.token, 'device_id'));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.close();
@@ -200,6 +209,7 @@ export class BimipConnection {
       return { entries: [...byOffset.values()].sort((x, y) => x.offset - y.offset), response };
     } finally {
       this.replays.delete(id);
+      if (this.replays.size === 0) this.releaseHeld();
     }
   }
 
@@ -385,8 +395,26 @@ export class BimipConnection {
 
   private onFrame(data: unknown): void {
     if (this.closeInfo) return; // terminated: late frames of a socket we gave up on
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
-    const frame = decodeFrame(bytes);
+    this.sink.alive?.();
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data instanceof Uint8Array ? data : undefined;
+    let frame: Frame;
+    try {
+      if (!bytes) throw new Error('not a binary frame');
+      frame = decodeFrame(bytes);
+    } catch (err) {
+      // A frame this SDK cannot read (a newer server's route, a proxy's garbage) must not kill the
+      // app: unknown routes are skipped silently (forward compatibility), anything else reported.
+      if (!/unknown route/.test((err as Error).message)) {
+        this.sink.error({
+          id: '',
+          code: Code.BadRequest,
+          errorOrigin: 0,
+          details: `unreadable frame from the server: ${(err as Error).message}`,
+          timestamp: Date.now(),
+        } as unknown as ErrorMessage);
+      }
+      return;
+    }
     switch (frame.field) {
       case 'ack':
         this.pending.resolve(Route.Message, frame.value.id, frame.value);
@@ -438,8 +466,30 @@ export class BimipConnection {
     for (const replay of this.replays.values()) if (entry.offset > replay.after) replay.entries.push(entry);
     // SPEC §7.4: the application sees each offset once, in order, whatever the entry's kind.
     if (entry.offset <= this.lastOffset) return;
+    if (this.replays.size > 0) {
+      // A replayed frame and a live push look alike: hold everything beyond the live position until
+      // the replay ends, so replayed entries cannot jump the live stream past ones not pushed yet.
+      this.held.push(entry);
+      return;
+    }
     this.lastOffset = entry.offset;
     this.sink.entry(entry);
+  }
+
+  /**
+   * After a replay: the held entries, each offset once and in order, go to the live stream — the
+   * same entries it would have been pushed — except this device's own (a replay includes the
+   * entries it authored, which are never pushed to it; SPEC §5, F2).
+   */
+  private releaseHeld(): void {
+    const held = this.held.sort((a, b) => a.offset - b.offset);
+    this.held = [];
+    for (const entry of held) {
+      if (entry.offset <= this.lastOffset) continue;
+      if (this.deviceId !== undefined && authorDevice(entry) === this.deviceId) continue;
+      this.lastOffset = entry.offset;
+      this.sink.entry(entry);
+    }
   }
 
   private onContact(contact: Contact): void {
@@ -491,4 +541,11 @@ export class BimipConnection {
 
 function identity(to: string | IdentityInit): IdentityInit {
   return typeof to === 'string' ? { eid: to } : to;
+}
+
+/** The device that authored a queue entry, as the server stamped it in `from` (SPEC §5). */
+function authorDevice(entry: QueueEntry): string | undefined {
+  if (entry.kind === 'message') return entry.message.from?.connectionResourceId ?? undefined;
+  if (entry.kind === 'signal') return entry.signal.from?.connectionResourceId ?? undefined;
+  return entry.contact.from?.connectionResourceId ?? undefined;
 }

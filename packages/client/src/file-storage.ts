@@ -1,6 +1,7 @@
 /**
- * ClientStorage in a JSON file (Node): written to a temporary file, fsynced, then renamed over the
- * old one, so a crash leaves either the old state or the new, never half of one. `node:fs` is
+ * ClientStorage in a JSON file (Node): written to a temporary file, fsynced, renamed over the old
+ * one and the directory fsynced, so a crash or power loss leaves either the old state or the new,
+ * never half of one. `node:fs` is
  * imported on first use, so browser bundles that never use this class do not need it.
  */
 import type { ClientState, ClientStorage } from './storage.js';
@@ -21,7 +22,9 @@ export class FileStorage implements ClientStorage {
 
   async save(state: ClientState): Promise<void> {
     const fs = await import('node:fs/promises');
-    const temporary = `${this.path}.tmp`;
+    const { dirname } = await import('node:path');
+    // A name of its own per save: two clients (or processes) sharing a path never write one temp file.
+    const temporary = `${this.path}.${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.tmp`;
     const file = await fs.open(temporary, 'w', 0o600);
     try {
       await file.writeFile(JSON.stringify(state));
@@ -29,6 +32,18 @@ export class FileStorage implements ClientStorage {
     } finally {
       await file.close();
     }
-    await fs.rename(temporary, this.path);
+    try {
+      await fs.rename(temporary, this.path);
+    } catch (err) {
+      await fs.rm(temporary, { force: true });
+      throw err;
+    }
+    // The rename itself must survive a power loss: fsync the directory that holds the entry.
+    const directory = await fs.open(dirname(this.path), 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
   }
 }

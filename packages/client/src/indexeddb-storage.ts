@@ -33,6 +33,10 @@ export class IndexedDbStorage implements ClientStorage {
       opening.onsuccess = () => resolve(opening.result);
       opening.onerror = () => reject(opening.error);
     });
+    // A failed open (quota, a private window's restrictions, a blocked upgrade) is tried again next time.
+    this.db.catch(() => {
+      this.db = undefined;
+    });
     return this.db;
   }
 }

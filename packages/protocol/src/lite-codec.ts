@@ -38,6 +38,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     throw new FrameError(Code.BadRequest, `frame does not decode as MessageScheme: ${(err as Error).message}`);
   }
   const route = scheme['route'] as number;
+  // A route this codec does not know is a newer peer's frame (its payload is an unknown field).
+  if (PAYLOAD_FIELD_BY_ROUTE[route] === undefined) throw new FrameError(Code.BadRequest, `unknown route ${route}`, route);
   if (field === undefined) throw new FrameError(Code.BadRequest, 'frame has no payload', route);
   const value = scheme[field] as { id?: unknown };
   const id = typeof value.id === 'string' ? value.id : '';
@@ -105,6 +107,8 @@ function writeScalar(writer: Writer, field: FieldDescriptor, value: unknown): vo
     default: {
       const number = Number(value);
       if (number === 0) return;
+      // A varint loop over Infinity never ends; NaN or a fraction has no integer encoding.
+      if (!Number.isSafeInteger(Math.trunc(number))) throw new RangeError(`${field.name} is not an integer a double holds exactly: ${value}`);
       writer.tag(field.no, 0);
       if (number < 0) writer.negativeVarint(number);
       else writer.varint(field.kind === 'uint32' || field.kind === 'int32' ? number >>> 0 : number);

@@ -21,7 +21,8 @@ export interface FeedSubscriber {
 export class UserFeed<S extends FeedSubscriber = FeedSubscriber> {
   head: Offset = 0;
   readonly sessions = new Map<DeviceId, S>();
-  private readonly recent = new Map<Offset, CachedEntry>();
+  /** Created on the first entry: an idle user's feed carries no empty Map (~270 bytes; issue #10, W4). */
+  private recent: Map<Offset, CachedEntry> | undefined;
 
   constructor(
     readonly eid: Eid,
@@ -30,6 +31,7 @@ export class UserFeed<S extends FeedSubscriber = FeedSubscriber> {
 
   /** Records new entries (ascending) and wakes the sessions. */
   add(entries: readonly QueueEntry[]): void {
+    this.recent ??= new Map();
     for (const entry of entries) {
       this.recent.set(entry.offset, { entry, frame: undefined });
       if (entry.offset > this.head) this.head = entry.offset;
@@ -50,7 +52,7 @@ export class UserFeed<S extends FeedSubscriber = FeedSubscriber> {
   }
 
   cached(offset: Offset): CachedEntry | undefined {
-    return this.recent.get(offset);
+    return this.recent?.get(offset);
   }
 
   /** The frame for an entry of this queue, encoded at most once while cached. */

@@ -37,7 +37,7 @@ export async function storeMessage(ctx: ServerContext, sender: Sender, message: 
       encodeBody: ({ signalId, storedAt }) => pb.Message.encode(storedForm(message, sender, signalId, storedAt)).finish(),
     });
     if (appended.duplicate) return { code: Code.Duplicate, details: 'already stored', signalId: appended.signalId, userOffset: appended.senderOffset };
-    ctx.metrics.messagesStored.inc();
+    ctx.metrics.messageStored();
     ctx.publishEntries(appended.entries);
     return { code: Code.OK, details: '', signalId: appended.signalId, userOffset: appended.senderOffset };
   } catch (err) {

@@ -152,12 +152,20 @@ export class Router {
 
   /** Freshly stored entries: this node's sessions get them at once, other nodes a notice of the head. */
   entriesStored(entries: readonly QueueEntry[]): void {
-    const heads = new Map<Eid, Offset>();
-    for (const entry of entries) {
-      this.hub.feed(entry.eid)?.add([entry]);
-      heads.set(entry.eid, Math.max(entry.offset, heads.get(entry.eid) ?? 0));
+    for (const entry of entries) this.hub.feed(entry.eid)?.addOne(entry);
+    // One notice per user with its highest new offset. Plain loops, no Map: this runs for every
+    // message (two entries, two users) and its garbage showed in the W1 profile (issue #10).
+    for (let i = 0; i < entries.length; i++) {
+      const eid = entries[i]!.eid;
+      let head = entries[i]!.offset;
+      let first = true;
+      for (let j = 0; j < entries.length; j++) {
+        if (j === i || entries[j]!.eid !== eid) continue;
+        if (j < i) first = false;
+        if (entries[j]!.offset > head) head = entries[j]!.offset;
+      }
+      if (first) this.publish({ user: eid }, { kind: 'entries', eid, head });
     }
-    for (const [eid, head] of heads) this.publish({ user: eid }, { kind: 'entries', eid, head });
   }
 
   /** An encoded frame for the online devices of `eid`, on every node. */

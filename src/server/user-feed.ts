@@ -31,17 +31,26 @@ export class UserFeed<S extends FeedSubscriber = FeedSubscriber> {
 
   /** Records new entries (ascending) and wakes the sessions. */
   add(entries: readonly QueueEntry[]): void {
+    for (const entry of entries) this.cache(entry);
+    this.wake();
+  }
+
+  /** `add` of one entry, without an array (the send path's case). */
+  addOne(entry: QueueEntry): void {
+    this.cache(entry);
+    this.wake();
+  }
+
+  private cache(entry: QueueEntry): void {
     this.recent ??= new Map();
-    for (const entry of entries) {
-      this.recent.set(entry.offset, { entry, frame: undefined });
-      if (entry.offset > this.head) this.head = entry.offset;
-    }
+    this.recent.set(entry.offset, { entry, frame: undefined });
+    if (entry.offset > this.head) this.head = entry.offset;
+    if (this.recent.size <= this.recentLimit) return;
     // Maps iterate in insertion order, so the first keys are the oldest entries cached here.
     for (const offset of this.recent.keys()) {
       if (this.recent.size <= this.recentLimit) break;
       this.recent.delete(offset);
     }
-    this.wake();
   }
 
   /** A notice from the bus or the store: entries exist up to `head`. */

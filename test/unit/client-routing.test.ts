@@ -11,51 +11,9 @@ import {
   ReceiptStatus,
   Relation,
   TransientStatus,
-  decodeFrame,
-  encodeFrame,
-  type Frame,
   type QueueEntry,
-  type WebSocketLike,
 } from '../../src/client/index.js';
-
-type FrameValue<F extends Frame['field']> = Extract<Frame, { field: F }>['value'];
-
-class FakeSocket implements WebSocketLike {
-  binaryType = '';
-  readyState = 0;
-  readonly sent: Uint8Array[] = [];
-  onopen: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { data: unknown }) => void) | null = null;
-  onclose: ((event: { code: number; reason: string }) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-
-  send(data: Uint8Array): void {
-    this.sent.push(data);
-  }
-
-  close(code = 1000, reason = ''): void {
-    if (this.readyState === 3) return;
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-
-  /** The server pushes one frame. */
-  push<F extends Frame['field']>(field: F, value: object): void {
-    this.onmessage?.({ data: encodeFrame(field, value) });
-  }
-
-  /** The last frame the client wrote, which must carry `field`. */
-  lastSent<F extends Frame['field']>(field: F): FrameValue<F> {
-    const frame = decodeFrame(this.sent.at(-1)!);
-    expect(frame.field).toBe(field);
-    return frame.value as FrameValue<F>;
-  }
-}
+import { FakeSocket } from '../helpers/fake-socket.js';
 
 async function connected(): Promise<{ client: BimipConnection; socket: FakeSocket }> {
   const socket = new FakeSocket();

@@ -14,80 +14,11 @@ import {
   type ResetEvent,
   SendRejectedError,
   TransientStatus,
-  decodeFrame,
-  encodeFrame,
   randomId,
-  type Frame,
   type QueueEntry,
-  type WebSocketLike,
 } from '../../src/client/index.js';
+import { FakeSocket } from '../helpers/fake-socket.js';
 import { FakeClock, settle } from '../helpers/fake-clock.js';
-
-type FrameValue<F extends Frame['field']> = Extract<Frame, { field: F }>['value'];
-
-class FakeSocket implements WebSocketLike {
-  binaryType = '';
-  readyState = 0;
-  readonly sent: Uint8Array[] = [];
-  onopen: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { data: unknown }) => void) | null = null;
-  onclose: ((event: { code: number; reason: string }) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-
-  constructor(readonly token: string) {}
-
-  send(data: Uint8Array): void {
-    this.sent.push(data);
-  }
-
-  close(code = 1000, reason = ''): void {
-    if (this.readyState === 3) return;
-    this.readyState = 3;
-    this.onclose?.({ code, reason });
-  }
-
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.({});
-  }
-
-  /** The connect attempt fails the way `ws` reports it (then the socket closes with 1006). */
-  fail(message: string): void {
-    this.onerror?.({ message });
-    this.readyState = 3;
-    this.onclose?.({ code: 1006, reason: '' });
-  }
-
-  push<F extends Frame['field']>(field: F, value: object): void {
-    this.onmessage?.({ data: encodeFrame(field, value) });
-  }
-
-  frames(): Frame[] {
-    return this.sent.map((bytes) => decodeFrame(bytes));
-  }
-
-  sentOf<F extends Frame['field']>(field: F): Array<FrameValue<F>> {
-    return this.frames()
-      .filter((frame) => frame.field === field)
-      .map((frame) => frame.value as FrameValue<F>);
-  }
-
-  /** Answers every PING written so far with its PONG. */
-  pongAll(): void {
-    for (const ping of this.sentOf('pingPong').filter((p) => p.type === 1)) this.push('pingPong', { id: ping.id, type: 2, timestamp: 1 });
-  }
-
-  caughtUp(values: { cursor?: number; head?: number; first?: number; epoch?: string } = {}): void {
-    this.push('sync', {
-      id: '',
-      type: 2,
-      headOffset: values.head ?? 0,
-      cursor: values.cursor ?? 0,
-      firstOffset: values.first ?? 1,
-      epoch: values.epoch ?? 'E1',
-    });
-  }
-}
 
 const clients: BimipClient[] = [];
 

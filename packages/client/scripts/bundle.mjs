@@ -5,22 +5,15 @@
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { browserOptions } from './browser-options.mjs';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const result = await build({
   entryPoints: [join(pkg, 'dist/index.js')],
   outfile: join(pkg, 'dist/browser/bimip-client.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2020',
-  minify: true,
-  sourcemap: true,
-  legalComments: 'none',
-  external: ['ws', 'node:*'],
+  ...browserOptions,
   metafile: true,
-  logLevel: 'warning',
 });
 
 // The list of bundled modules, for the size test and for anyone asking "what is in there?".

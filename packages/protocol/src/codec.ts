@@ -3,8 +3,8 @@
  * the one payload that is set); field-level rules live in validate.ts.
  */
 import protobuf from 'protobufjs/minimal.js';
-import { PAYLOAD_FIELD_BY_ROUTE, ROUTE_BY_FIELD, Code } from './codes.js';
-
+import { ROUTE_BY_FIELD, Code } from './codes.js';
+import { checkedFrame } from './envelope.js';
 import { FrameError } from './frame-error.js';
 import { pb, type Frame } from './schema.js';
 
@@ -26,23 +26,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   } catch (err) {
     throw new FrameError(Code.BadRequest, `frame does not decode as MessageScheme: ${(err as Error).message}`);
   }
-  const route = Number(scheme.route);
   const field = scheme.payload;
-  if (field === undefined) {
-    throw new FrameError(Code.BadRequest, 'frame has no payload', route);
-  }
-  const value = (scheme as unknown as Record<string, { id?: unknown }>)[field]!;
-  const id = typeof value.id === 'string' ? value.id : '';
-  const expected = PAYLOAD_FIELD_BY_ROUTE[route];
-  if (expected !== field) {
-    throw new FrameError(
-      Code.BadRequest,
-      expected === undefined ? `unknown route ${route}` : `route ${route} carries ${field}, expected ${expected}`,
-      route,
-      id,
-    );
-  }
-  return { route, field, value } as Frame;
+  return checkedFrame(Number(scheme.route), field, field === undefined ? undefined : (scheme as unknown as Record<string, unknown>)[field]);
 }
 
 /** UTF-8 byte length without Buffer, so the codec also runs in browsers. */

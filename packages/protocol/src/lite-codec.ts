@@ -7,7 +7,8 @@
  * absent message fields null and repeated fields [], like protobufjs' classes; int64/uint64 are
  * JS numbers. test/unit/lite-codec.property.test.ts checks the two agree on every frame kind.
  */
-import { Code, PAYLOAD_FIELD_BY_ROUTE, ROUTE_BY_FIELD } from './codes.js';
+import { Code, ROUTE_BY_FIELD } from './codes.js';
+import { checkedFrame } from './envelope.js';
 import { FrameError } from './frame-error.js';
 import { DESCRIPTORS, type FieldDescriptor } from './generated/descriptors.js';
 import type { Frame } from './schema.js';
@@ -37,22 +38,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   } catch (err) {
     throw new FrameError(Code.BadRequest, `frame does not decode as MessageScheme: ${(err as Error).message}`);
   }
-  const route = scheme['route'] as number;
-  // A route this codec does not know is a newer peer's frame (its payload is an unknown field).
-  if (PAYLOAD_FIELD_BY_ROUTE[route] === undefined) throw new FrameError(Code.BadRequest, `unknown route ${route}`, route);
-  if (field === undefined) throw new FrameError(Code.BadRequest, 'frame has no payload', route);
-  const value = scheme[field] as { id?: unknown };
-  const id = typeof value.id === 'string' ? value.id : '';
-  const expected = PAYLOAD_FIELD_BY_ROUTE[route];
-  if (expected !== field) {
-    throw new FrameError(
-      Code.BadRequest,
-      expected === undefined ? `unknown route ${route}` : `route ${route} carries ${field}, expected ${expected}`,
-      route,
-      id,
-    );
-  }
-  return { route, field, value } as Frame;
+  return checkedFrame(scheme['route'] as number, field, field === undefined ? undefined : scheme[field]);
 }
 
 function writeMessage(writer: Writer, type: string, value: Fields): void {

@@ -68,6 +68,7 @@ export async function runW1({ cpuProfDir, params = W1, onServer, cluster = false
       windowSeconds,
       drainMs,
       ...cpu,
+      serverCpuUsPerMsg: (cpu.serverCpuCores * 1e6) / (deliveredInWindow / windowSeconds),
       benchCpuCores: (benchCpu.user + benchCpu.system) / 1e6 / windowSeconds,
       ...t,
       inFlightAtEnd: pairs.reduce((a, p) => a + p.inFlight, 0),

@@ -1,5 +1,5 @@
 /**
- * W4 idle connections: 5,000 idle connections (5,000 distinct users, one device each; tokens
+ * W4 idle connections: 10,000 idle connections (10,000 distinct users, one device each; tokens
  * generated before the clock starts), opened with the SDK from child processes (lib/idle-worker.mjs)
  * in batches of `concurrency` concurrent connects, each waiting for its caught-up marker. Server RSS
  * (VmRSS from /proc/<pid>/status) is sampled before (after a 50-connection warm-up that is closed
@@ -14,7 +14,7 @@ import { fileLimits, rssKiB, scrapeMetrics, sleep, startServer, ROOT } from './l
 import { median, token } from './lib/util.mjs';
 import { summarizeLog } from './w1-throughput.mjs';
 
-export const W4 = { connections: 5_000, concurrency: 100, perWorkerMax: 2_500, warmup: 50 };
+export const W4 = { connections: 10_000, concurrency: 100, perWorkerMax: 2_500, warmup: 50 };
 
 const WORKER = join(ROOT, 'bench', 'lib', 'idle-worker.mjs');
 
@@ -86,6 +86,7 @@ export async function runW4({ cpuProfDir, params = W4 } = {}) {
     const tokens = [];
     for (let i = 0; i < params.connections; i++) tokens.push(await token(`w4-u${i}@bench`, 'd1', 3600));
     const rssBefore = await sampleRss(server.pid);
+    const metricsBefore = await scrapeMetrics(server.port);
 
     for (let w = 0; w < workerCount; w++) workers.push(startWorker());
     await Promise.all(workers.map((w) => w.next('ready', 10_000)));
@@ -124,6 +125,8 @@ export async function runW4({ cpuProfDir, params = W4 } = {}) {
       rssBeforeKiB: rssBefore,
       rssAfterKiB: rssAfter,
       kibPerConnection: (rssAfter - rssBefore) / ok,
+      // The JS heap's share (V8 used bytes; no GC is forced, so it includes some garbage).
+      heapKibPerConnection: (metrics.heapUsedBytes - metricsBefore.heapUsedBytes) / 1024 / ok,
       rssAfterCloseKiB: rssKiB(server.pid),
       serverConnectionsGauge: metrics?.connections,
       serverConnectionsAfterClose: afterClose?.connections,

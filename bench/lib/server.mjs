@@ -205,6 +205,9 @@ function bucketAbove(text, name, le) {
   return count && bucket ? Number(count[1]) - Number(bucket[1]) : NaN;
 }
 
+/** prom-client's default `eventLoopMonitoringPrecision` (the server does not change it). */
+const LOOP_SAMPLING_MS = 10;
+
 function parseMetrics(text) {
   const value = (name) => {
     const match = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
@@ -218,9 +221,13 @@ function parseMetrics(text) {
     meanCommitMs: (value('bimip_commit_latency_seconds_sum') / latencyCount) * 1000,
     messagesStored: value('bimip_messages_stored_total'),
     connections: value('bimip_connections'),
-    // Event-loop delay of the server's main thread since start (prom-client, 10 ms resolution).
-    loopLagP99Ms: value('nodejs_eventloop_lag_p99_seconds') * 1000,
-    loopLagMaxMs: value('nodejs_eventloop_lag_max_seconds') * 1000,
+    heapUsedBytes: value('nodejs_heap_size_used_bytes'),
+    // Event-loop delay of the server's main thread since the last scrape. prom-client samples it
+    // with monitorEventLoopDelay({ resolution: 10 }), whose histogram records the whole interval
+    // between two timer runs (an idle loop reads ~10 ms), so the sampling interval is subtracted
+    // here to get the delay itself (prom-client issue #370).
+    loopLagP99Ms: Math.max(0, value('nodejs_eventloop_lag_p99_seconds') * 1000 - LOOP_SAMPLING_MS),
+    loopLagMaxMs: Math.max(0, value('nodejs_eventloop_lag_max_seconds') * 1000 - LOOP_SAMPLING_MS),
     commitOver25ms: bucketAbove(text, 'bimip_commit_latency_seconds', '0.025'),
     commitOver5ms: bucketAbove(text, 'bimip_commit_latency_seconds', '0.005'),
     commitOver2_5ms: bucketAbove(text, 'bimip_commit_latency_seconds', '0.0025'),

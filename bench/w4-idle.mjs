@@ -18,7 +18,10 @@ export const W4 = { connections: 10_000, concurrency: 100, perWorkerMax: 2_500, 
 
 const WORKER = join(ROOT, 'bench', 'lib', 'idle-worker.mjs');
 
+/** RSS after a full GC in the server (see lib/gc-on-signal.cjs), median of `samples`. */
 async function sampleRss(pid, samples = 5, gapMs = 300) {
+  process.kill(pid, 'SIGUSR2');
+  await sleep(500);
   const values = [];
   for (let i = 0; i < samples; i++) {
     values.push(rssKiB(pid));
@@ -71,6 +74,7 @@ export async function runW4({ cpuProfDir, params = W4 } = {}) {
     cpuProfDir,
     minFiles: params.connections + 1024,
     env: { BIMIP_IDLE_TIMEOUT_SECONDS: '600' },
+    gcOnSignal: true,
   });
   const workers = [];
   try {
@@ -125,7 +129,7 @@ export async function runW4({ cpuProfDir, params = W4 } = {}) {
       rssBeforeKiB: rssBefore,
       rssAfterKiB: rssAfter,
       kibPerConnection: (rssAfter - rssBefore) / ok,
-      // The JS heap's share (V8 used bytes; no GC is forced, so it includes some garbage).
+      // The JS heap's share (V8 used bytes after the full GC of the RSS sample).
       heapKibPerConnection: (metrics.heapUsedBytes - metricsBefore.heapUsedBytes) / 1024 / ok,
       rssAfterCloseKiB: rssKiB(server.pid),
       serverConnectionsGauge: metrics?.connections,

@@ -69,9 +69,10 @@ export function cpuSeconds(pid) {
  *   BENCH_SERVER_LOG        append everything the server prints to this file
  *
  * Starts a server. Options: env (extra BIMIP_* vars), minFiles (raise the soft fd limit of the
- * server to at least this, via `sh -c 'ulimit -n N; exec node …'`), cpuProfDir (run with --cpu-prof).
+ * server to at least this, via `sh -c 'ulimit -n N; exec node …'`), cpuProfDir (run with --cpu-prof),
+ * gcOnSignal (SIGUSR2 makes the server run a full GC: lib/gc-on-signal.cjs).
  */
-export async function startServer({ env = {}, minFiles = 0, cpuProfDir } = {}) {
+export async function startServer({ env = {}, minFiles = 0, cpuProfDir, gcOnSignal = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'bimip-bench-'));
   const port = await freePort();
   const nodeArgs = [];
@@ -79,6 +80,7 @@ export async function startServer({ env = {}, minFiles = 0, cpuProfDir } = {}) {
     mkdirSync(cpuProfDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`);
   }
+  if (gcOnSignal) nodeArgs.push('--expose-gc', '--require', join(ROOT, 'bench', 'lib', 'gc-on-signal.cjs'));
   if (process.env.BENCH_SERVER_NODE_ARGS) nodeArgs.push(...process.env.BENCH_SERVER_NODE_ARGS.split(/\s+/).filter(Boolean));
   nodeArgs.push(MAIN, 'serve');
   const fullEnv = {

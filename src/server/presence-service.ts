@@ -11,6 +11,7 @@
  * expired and announces their users OFFLINE. Timers run on the injected clock, so tests control time.
  */
 import type { Clock } from '../core/clock.js';
+import { UserDevices } from '../core/device-slots.js';
 import type { ContactStore } from '../core/contact-store.js';
 import type { Logger } from '../core/logger.js';
 import type { AwarenessState, DueItem, PresenceStore } from '../core/presence-store.js';
@@ -57,7 +58,7 @@ export class PresenceService {
   private readonly nodeTtlMs: number;
   private readonly nodeId: string;
   /** This node's devices, registered again when the store lost them (`nodeAlive` → revived). */
-  private readonly localDevices = new Map<Eid, Set<DeviceId>>();
+  private readonly localDevices = new UserDevices<true>();
   private readonly timers: Array<{ cancel(): void }>;
   /** The first heartbeat: devices are registered only after it (a node without one has none online). */
   private readonly started: Promise<void>;
@@ -81,12 +82,7 @@ export class PresenceService {
   /** A device connected: maybe announce ONLINE, then send it the snapshot Body. */
   async connected(session: DeviceSession): Promise<void> {
     await this.started;
-    let devices = this.localDevices.get(session.eid);
-    if (!devices) {
-      devices = new Set();
-      this.localDevices.set(session.eid, devices);
-    }
-    devices.add(session.deviceId);
+    this.localDevices.set(session.eid, session.deviceId, true);
     try {
       await this.cameOnline(session.eid, session.deviceId);
       await this.sendSnapshot(session);
@@ -99,9 +95,7 @@ export class PresenceService {
 
   /** A device left (its connection closed and no newer one replaced it). */
   async disconnected(eid: Eid, device: DeviceId): Promise<void> {
-    const devices = this.localDevices.get(eid);
-    devices?.delete(device);
-    if (devices?.size === 0) this.localDevices.delete(eid);
+    this.localDevices.delete(eid, device);
     const { last } = await this.deps.presence.deviceOffline(eid, device, this.nodeId);
     if (!last) return;
     // Whichever node's poll claims it announces OFFLINE, unless a device is back by then.
@@ -256,10 +250,10 @@ export class PresenceService {
   private async heartbeat(): Promise<void> {
     try {
       const { revived } = await this.deps.presence.nodeAlive(this.nodeId, this.nodeTtlMs);
-      if (!revived || this.localDevices.size === 0) return;
-      this.deps.logger.info({ users: this.localDevices.size }, 'presence: node heartbeat had lapsed; registering its devices again');
-      for (const [eid, devices] of [...this.localDevices]) {
-        for (const device of [...devices]) await this.cameOnline(eid, device);
+      if (!revived || this.localDevices.userCount === 0) return;
+      this.deps.logger.info({ users: this.localDevices.userCount }, 'presence: node heartbeat had lapsed; registering its devices again');
+      for (const [eid, devices] of this.localDevices.byUser()) {
+        for (const device of devices) await this.cameOnline(eid, device);
       }
     } catch (err) {
       this.deps.logger.warn({ err }, 'presence: heartbeat failed');

@@ -36,7 +36,8 @@ export class RateLimiter {
 
 /** Counts bad frames in a sliding window; too many closes the connection with 1008 (SPEC §2). */
 export class AbuseCounter {
-  private times: number[] = [];
+  /** Times of recent bad frames; created by the first (issue #10, W4: idle connections carry none). */
+  private times: number[] | undefined;
 
   constructor(
     private readonly limit: number,
@@ -45,8 +46,10 @@ export class AbuseCounter {
 
   /** Records a bad frame; true when the limit is reached. */
   record(now: number): boolean {
-    this.times.push(now);
-    while (this.times.length > 0 && this.times[0]! <= now - this.windowMs) this.times.shift();
-    return this.times.length >= this.limit;
+    this.times ??= [];
+    const times = this.times;
+    times.push(now);
+    while (times.length > 0 && times[0]! <= now - this.windowMs) times.shift();
+    return times.length >= this.limit;
   }
 }

@@ -42,11 +42,21 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxDevicesPerUser: DEFAULT_USER_LIMITS.maxDevicesPerUser,
 };
 
+/**
+ * A connection id: a UUID held as one flat string. Node builds `randomUUID()` by concatenating its
+ * hex pairs, and V8 keeps such a result as a tree of cons strings (~14 of them, ~450 bytes) for as
+ * long as the connection lives (issue #10, W4 heap snapshot); a copy through its latin1 bytes is one
+ * sequential 36-character string.
+ */
+function newConnectionId(): string {
+  return Buffer.from(randomUUID(), 'latin1').toString('latin1');
+}
+
 /** Closes after which nothing more is read from the peer (it is abusive or stuck). */
 const STOP_READING_ON = new Set<number>([CloseCode.PolicyViolation, CloseCode.TooBig, CloseCode.SlowConsumer]);
 
 export class DeviceSession {
-  readonly connectionId = randomUUID();
+  readonly connectionId = newConnectionId();
   readonly eid: string;
   readonly deviceId: string;
   /** This device as the sender of what it sends. */
@@ -77,11 +87,14 @@ export class DeviceSession {
   private bytesInFlight = 0;
   private readingPaused = false;
   /** Waiting for no frame to be in flight (`whenFramesSettled`). */
-  private settledWaiters: Array<() => void> = [];
+  private settledWaiters: Array<() => void> | undefined;
   /** When the send buffer was first seen over its limit, at consecutive checks (slow consumer). */
   private overLimitSince: number | undefined;
-  /** The tail of this session's Sync replays: one runs at a time (issue #7 item 2). */
-  private replays: Promise<void> = Promise.resolve();
+  /**
+   * The tail of this session's Sync replays: one runs at a time (issue #7 item 2). Like the waiters
+   * above, created on first use: an idle connection carries neither (issue #10, W4).
+   */
+  private replays: Promise<void> | undefined;
 
   constructor(
     readonly principal: Principal,
@@ -230,7 +243,11 @@ export class DeviceSession {
   frameFinished(bytes: number): void {
     this.framesInFlight--;
     this.bytesInFlight -= bytes;
-    if (this.framesInFlight === 0 && this.settledWaiters.length > 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
+    if (this.framesInFlight === 0 && this.settledWaiters) {
+      const waiters = this.settledWaiters;
+      this.settledWaiters = undefined;
+      for (const resolve of waiters) resolve();
+    }
     if (this.readingPaused && this.framesInFlight <= this.limits.maxFramesInFlight / 2 && this.bytesInFlight <= this.limits.maxBytesInFlight / 2) {
       this.readingPaused = false;
       if (this.transport.isOpen) this.transport.resumeReading();
@@ -244,12 +261,14 @@ export class DeviceSession {
    */
   whenFramesSettled(): Promise<void> {
     if (this.framesInFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.settledWaiters.push(resolve));
+    this.settledWaiters ??= [];
+    const waiters = this.settledWaiters;
+    return new Promise((resolve) => waiters.push(resolve));
   }
 
   /** Runs `replay` after this session's earlier replays: one Sync replay in flight per session. */
   serialReplay(replay: () => Promise<void>): Promise<void> {
-    const run = this.replays.then(replay);
+    const run = (this.replays ?? Promise.resolve()).then(replay);
     this.replays = run.catch(() => undefined);
     return run;
   }

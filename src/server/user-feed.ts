@@ -3,6 +3,7 @@
  * offset it has heard of, a short cache of recent entries with their encoded frames (so a live push
  * reads nothing from the store and encodes once for all devices), and the user's sessions.
  */
+import { DeviceSlots } from '../core/device-slots.js';
 import type { DeviceId, Eid, Offset, QueueEntry } from '../core/types.js';
 import { encodeEntryFrame } from './entry-frames.js';
 
@@ -20,7 +21,8 @@ export interface FeedSubscriber {
 
 export class UserFeed<S extends FeedSubscriber = FeedSubscriber> {
   head: Offset = 0;
-  readonly sessions = new Map<DeviceId, S>();
+  /** No Map while the user has one device here (issue #10, W4). */
+  readonly sessions = new DeviceSlots<S>();
   /** Created on the first entry: an idle user's feed carries no empty Map (~270 bytes; issue #10, W4). */
   private recent: Map<Offset, CachedEntry> | undefined;
 
@@ -71,6 +73,10 @@ export class UserFeed<S extends FeedSubscriber = FeedSubscriber> {
   }
 
   private wake(): void {
-    for (const session of this.sessions.values()) session.pump();
+    this.sessions.forEachValue(pumpSession);
   }
+}
+
+function pumpSession(session: FeedSubscriber): void {
+  session.pump();
 }

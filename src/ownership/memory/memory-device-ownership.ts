@@ -4,6 +4,7 @@
  * thread, no await inside), which makes each claim and release atomic as the port contract asks.
  */
 import type { DeviceClaim, DeviceOwner, DeviceOwnership } from '../../core/device-ownership.js';
+import { UserDevices } from '../../core/device-slots.js';
 import type { DeviceId, Eid } from '../../core/types.js';
 
 export interface MemoryDeviceOwnershipOptions {
@@ -17,8 +18,8 @@ export interface MemoryDeviceOwnershipOptions {
 type Owned = DeviceOwner & { generation: number };
 
 export class MemoryDeviceOwnership implements DeviceOwnership {
-  /** eid → device → owner; nested maps, so no separator can make two pairs collide. */
-  private readonly owners = new Map<Eid, Map<DeviceId, Owned>>();
+  /** eid → device → owner (no separator, so no two pairs can collide; no Map per single-device user). */
+  private readonly owners = new UserDevices<Owned>();
   /** One counter for every device: generations of a device strictly increase, releases included. */
   private generation = 0;
   private readonly nodeAlive: (nodeId: string) => boolean;
@@ -28,28 +29,20 @@ export class MemoryDeviceOwnership implements DeviceOwnership {
   }
 
   async claim(eid: Eid, device: DeviceId, owner: DeviceOwner): Promise<DeviceClaim> {
-    let devices = this.owners.get(eid);
-    if (!devices) {
-      devices = new Map();
-      this.owners.set(eid, devices);
-    }
-    const previous = devices.get(device);
+    const previous = this.owners.get(eid, device);
     const generation = ++this.generation;
-    devices.set(device, { nodeId: owner.nodeId, connectionId: owner.connectionId, generation });
+    this.owners.set(eid, device, { nodeId: owner.nodeId, connectionId: owner.connectionId, generation });
     if (!previous) return { generation };
     return { generation, previous: { ...previous, alive: this.nodeAlive(previous.nodeId) } };
   }
 
   async release(eid: Eid, device: DeviceId, connectionId: string): Promise<boolean> {
-    const devices = this.owners.get(eid);
-    if (devices?.get(device)?.connectionId !== connectionId) return false;
-    devices.delete(device);
-    if (devices.size === 0) this.owners.delete(eid);
-    return true;
+    if (this.owners.get(eid, device)?.connectionId !== connectionId) return false;
+    return this.owners.delete(eid, device);
   }
 
   async owner(eid: Eid, device: DeviceId): Promise<Owned | undefined> {
-    const owned = this.owners.get(eid)?.get(device);
+    const owned = this.owners.get(eid, device);
     return owned && { ...owned };
   }
 }

@@ -5,6 +5,7 @@
  * the embedded server runs the same presence code as a cluster.
  */
 import type { AwarenessState, DueItem, PresenceStore, ReapedDevices } from '../../core/presence-store.js';
+import { UserDevices } from '../../core/device-slots.js';
 import type { DeviceId, Eid } from '../../core/types.js';
 
 export interface MemoryPresenceStoreOptions {
@@ -19,9 +20,9 @@ interface NodeBeat {
 
 export class MemoryPresenceStore implements PresenceStore {
   /** eid → device → node it is registered on. */
-  private readonly devices = new Map<Eid, Map<DeviceId, string>>();
+  private readonly devices = new UserDevices<string>();
   /** node → its registrations (eid → devices), for reaping. */
-  private readonly nodeDevices = new Map<string, Map<Eid, Set<DeviceId>>>();
+  private readonly nodeDevices = new Map<string, UserDevices<true>>();
   private readonly nodes = new Map<string, NodeBeat>();
   /** `${kind}:${eid}` → due item. */
   private readonly due = new Map<string, DueItem>();
@@ -35,21 +36,15 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async deviceOnline(eid: Eid, device: DeviceId, nodeId: string): Promise<{ first: boolean }> {
     const first = this.online(eid, this.now()).length === 0;
-    let registered = this.devices.get(eid);
-    if (!registered) {
-      registered = new Map();
-      this.devices.set(eid, registered);
-    }
-    const previous = registered.get(device);
+    const previous = this.devices.get(eid, device);
     if (previous !== undefined && previous !== nodeId) this.unindex(previous, eid, device);
-    registered.set(device, nodeId);
+    this.devices.set(eid, device, nodeId);
     this.index(nodeId, eid, device);
     return { first };
   }
 
   async deviceOffline(eid: Eid, device: DeviceId, nodeId: string): Promise<{ last: boolean }> {
-    const registered = this.devices.get(eid);
-    if (registered?.get(device) !== nodeId) return { last: false };
+    if (this.devices.get(eid, device) !== nodeId) return { last: false };
     this.unregister(eid, device, nodeId);
     return { last: this.online(eid, this.now()).length === 0 };
   }
@@ -69,12 +64,12 @@ export class MemoryPresenceStore implements PresenceStore {
     const reaped: ReapedDevices = { removed: [], offline: [] };
     for (const [nodeId, beat] of [...this.nodes]) {
       if (beat.expiresAt > now) continue;
-      for (const [eid, devices] of [...(this.nodeDevices.get(nodeId) ?? [])]) {
-        for (const device of [...devices]) {
+      for (const [eid, devices] of this.nodeDevices.get(nodeId)?.byUser() ?? []) {
+        for (const device of devices) {
           this.unregister(eid, device, nodeId);
           reaped.removed.push({ eid, device, nodeId });
         }
-        if (!this.devices.has(eid)) reaped.offline.push({ eid, lastSeen: beat.lastBeatAt });
+        if (!this.devices.hasUser(eid)) reaped.offline.push({ eid, lastSeen: beat.lastBeatAt });
       }
       this.nodeDevices.delete(nodeId);
       this.nodes.delete(nodeId);
@@ -132,35 +127,25 @@ export class MemoryPresenceStore implements PresenceStore {
 
   private online(eid: Eid, now: number): DeviceId[] {
     const online: DeviceId[] = [];
-    for (const [device, nodeId] of this.devices.get(eid) ?? []) if (this.alive(nodeId, now)) online.push(device);
+    for (const [device, nodeId] of this.devices.entriesOf(eid)) if (this.alive(nodeId, now)) online.push(device);
     return online;
   }
 
   private unregister(eid: Eid, device: DeviceId, nodeId: string): void {
-    const registered = this.devices.get(eid);
-    registered?.delete(device);
-    if (registered?.size === 0) this.devices.delete(eid);
+    this.devices.delete(eid, device);
     this.unindex(nodeId, eid, device);
   }
 
   private index(nodeId: string, eid: Eid, device: DeviceId): void {
-    let users = this.nodeDevices.get(nodeId);
-    if (!users) {
-      users = new Map();
-      this.nodeDevices.set(nodeId, users);
+    let registrations = this.nodeDevices.get(nodeId);
+    if (!registrations) {
+      registrations = new UserDevices();
+      this.nodeDevices.set(nodeId, registrations);
     }
-    let devices = users.get(eid);
-    if (!devices) {
-      devices = new Set();
-      users.set(eid, devices);
-    }
-    devices.add(device);
+    registrations.set(eid, device, true);
   }
 
   private unindex(nodeId: string, eid: Eid, device: DeviceId): void {
-    const users = this.nodeDevices.get(nodeId);
-    const devices = users?.get(eid);
-    devices?.delete(device);
-    if (devices?.size === 0) users?.delete(eid);
+    this.nodeDevices.get(nodeId)?.delete(eid, device);
   }
 }

@@ -11,9 +11,10 @@ import type { Transport } from '../../core/transport.js';
 import type { Principal } from '../../core/types.js';
 import { parseRequestTarget, type RequestTarget } from '../request-target.js';
 
+/** Called as plain functions (ws emits them directly), so they must not depend on `this`. */
 export interface ConnectionEvents {
-  onFrame(data: Uint8Array, isBinary: boolean): void;
-  onClose(code: number): void;
+  onFrame: (data: Uint8Array, isBinary: boolean) => void;
+  onClose: (code: number) => void;
 }
 
 export interface WebSocketEdgeOptions {
@@ -52,7 +53,10 @@ export class WebSocketEdge {
   }
 
   private async upgrade(request: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
+    const destroyOnError = (): void => {
+      socket.destroy();
+    };
+    socket.on('error', destroyOnError);
     const url = parseRequestTarget(request.url);
     if (!url) return this.reject(socket, 400, 'Bad Request', 'malformed request target');
     if (url.pathname !== this.options.path) return this.reject(socket, 404, 'Not Found', 'unknown path');
@@ -66,13 +70,14 @@ export class WebSocketEdge {
     }
     if (socket.destroyed) return;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
+      // ws has its own socket error handler by now; ours would be one more closure per connection.
+      socket.off('error', destroyOnError);
       const transport = new WsTransport(ws, socket);
-      const events = this.options.onConnect(principal, transport);
-      ws.on('message', (data: Buffer, isBinary: boolean) => events.onFrame(data, isBinary));
-      ws.on('close', (code: number) => events.onClose(code));
-      ws.on('error', () => {
-        // ws closes the socket itself (e.g. 1009 over hardMaxPayload); 'close' follows.
-      });
+      const { onFrame, onClose } = this.options.onConnect(principal, transport);
+      // The handlers themselves, not wrappers: no closure or context per connection (issue #10, W4).
+      ws.on('message', onFrame);
+      ws.on('close', onClose);
+      ws.on('error', ignoreError);
     });
   }
 
@@ -84,6 +89,9 @@ export class WebSocketEdge {
     );
   }
 }
+
+/** ws closes the socket itself on its errors (e.g. 1009 over hardMaxPayload); 'close' follows. */
+function ignoreError(): void {}
 
 function uncork(transport: WsTransport): void {
   transport.flush();

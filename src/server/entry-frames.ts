@@ -4,6 +4,7 @@
  */
 import { Route } from '../protocol/index.js';
 import { EntryKind, type QueueEntry } from '../core/types.js';
+import { varintSize, writeVarint } from './varint.js';
 
 /**
  * Wire constants of the three entry kinds (bimip.proto): the MessageScheme route, the tag of the
@@ -38,23 +39,6 @@ export function encodeEntryFrame(entry: QueueEntry): Uint8Array {
   frame[at++] = offsetTag;
   writeVarint(frame, at, entry.offset);
   return frame;
-}
-
-function varintSize(value: number): number {
-  let size = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
-  return size;
-}
-
-function writeVarint(into: Uint8Array, start: number, value: number): number {
-  let at = start;
-  let v = value;
-  while (v >= 0x80) {
-    into[at++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  into[at++] = v;
-  return at;
 }
 
 /** The route an entry travels on (for metrics). */

@@ -17,8 +17,11 @@ export interface MessageOutcome {
   userOffset: number;
 }
 
+function refused(code: number, details: string): MessageOutcome {
+  return { code, details, signalId: '', userOffset: 0 };
+}
+
 export async function storeMessage(ctx: ServerContext, sender: Sender, message: InstanceType<typeof pb.Message>): Promise<MessageOutcome> {
-  const refused = (code: number, details: string): MessageOutcome => ({ code, details, signalId: '', userOffset: 0 });
   const problem = checkMessage(message, ctx.limits);
   if (problem) return refused(problem.code, problem.message);
   if (isSpoofed(sender, message.from)) return refused(Code.Forbidden, 'from does not match the authenticated identity');

@@ -143,18 +143,8 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
     const id = String(outcome.signalId);
     if (outcome.duplicate) return { duplicate: true, signalId: id, storedAt: outcome.storedAt, senderOffset: outcome.senderOffset, entries: [] };
     const selfMessage = op.recipientEid === op.senderEid;
-    const entry = (eid: Eid, offset: Offset, author: DeviceId, target: DeviceId): QueueEntry => ({
-      eid,
-      offset,
-      kind: EntryKind.Message,
-      signalId: id,
-      authorDevice: author,
-      targetDevice: target,
-      body: op.body,
-      storedAt,
-    });
-    const entries = [entry(op.senderEid, outcome.senderOffset, op.senderDevice, selfMessage ? op.recipientDevice : '')];
-    if (!selfMessage) entries.push(entry(op.recipientEid, outcome.recipientOffset, '', op.recipientDevice));
+    const entries = [messageEntry(op, id, op.senderEid, outcome.senderOffset, op.senderDevice, selfMessage ? op.recipientDevice : '')];
+    if (!selfMessage) entries.push(messageEntry(op, id, op.recipientEid, outcome.recipientOffset, '', op.recipientDevice));
     return { duplicate: false, signalId: id, storedAt, senderOffset: outcome.senderOffset, entries };
   }
 
@@ -318,4 +308,9 @@ export class SqliteMessageStore implements MessageStore, ContactStore {
     await this.writer.close();
     this.reads.close();
   }
+}
+
+/** A stored message's entry in one user's queue (module level: no closure per append). */
+function messageEntry(op: MessageOp, signalId: string, eid: Eid, offset: Offset, author: DeviceId, target: DeviceId): QueueEntry {
+  return { eid, offset, kind: EntryKind.Message, signalId, authorDevice: author, targetDevice: target, body: op.body, storedAt: op.storedAt };
 }

@@ -121,7 +121,7 @@ export class ServerMetrics {
   });
   readonly commitLatency = new Histogram({
     name: 'bimip_commit_latency_seconds',
-    help: 'Time from handing a batch to the store writer until it is durable',
+    help: 'Duration of a durable store transaction (group commit), fsync included',
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });

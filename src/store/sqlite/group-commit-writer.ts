@@ -1,11 +1,13 @@
 /**
  * The main-thread side of the SQLite writer worker: queues writes and sends them as group commits.
  *
- * While one transaction is being fsynced, new writes queue up and go together in the next one (at
- * most `maxBatch`), so durability costs one fsync per batch, not per write. With no transaction in
- * flight a write leaves at the end of the current event-loop turn (setImmediate), so a lone message
- * waits for nothing but its own fsync. Cursor commits ride along with the next batch; with no
- * writes, a timer forces one after `cursorFlushMs`.
+ * The writes of one event-loop turn leave together at its end (setImmediate, at most `maxBatch` per
+ * post), whether or not a transaction is committing. The worker commits everything posted while its
+ * last transaction ran in its next one (writer-worker.ts), so durability costs one fsync per
+ * transaction, not per write; a lone message waits for nothing but its own fsync; and the next
+ * transaction starts as soon as the last is durable (issue #10: before, it waited for this thread
+ * to get the answer and post again). Cursor commits ride along with the next batch; with no writes,
+ * a timer forces one after `cursorFlushMs`.
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -16,8 +18,9 @@ export interface GroupCommitOptions {
   maxBatch: number;
   cursorFlushMs: number;
   /**
-   * Issue #7: most writes waiting to be sent to the worker (the batch in flight not counted), and
-   * most bytes of their bodies; past either, a message write is refused at once with
+   * Issue #7: most writes waiting for their transaction (posted or not; the oldest batch posted not
+   * counted, it is the one committing), and most bytes of their bodies; past either, a message
+   * write is refused at once with
    * StoreOverloadedError (SPEC §10: 503, retry later) instead of queueing without limit. Other writes count towards
    * the bound but are never refused by it: receipts and contact actions are small and throttled by
    * the per-connection rate limit, and a logout's cursor delete or a retention batch must not be
@@ -25,7 +28,7 @@ export interface GroupCommitOptions {
    */
   maxQueuedWrites: number;
   maxQueuedBytes: number;
-  /** Called after each durable transaction that carried writes, with their number and its duration. */
+  /** Called after each durable transaction that carried writes, with their number and its duration (fsync included). */
   onCommit?: (writes: number, seconds: number) => void;
   /** Called when commits start failing (false, with the error) and when one succeeds again (true). */
   onWriteHealth?: (healthy: boolean, error?: string) => void;
@@ -37,6 +40,14 @@ interface PendingWrite {
   reject(error: Error): void;
 }
 
+/** A batch posted to the worker and not yet answered. */
+interface PostedBatch {
+  writes: PendingWrite[];
+  bytes: number;
+  /** Its cursor values, still visible to readers until the batch lands. */
+  cursors: Map<string, CursorWrite>;
+}
+
 export class GroupCommitWriter {
   private queued: PendingWrite[] = [];
   /** Bytes of the bodies in `queued`. */
@@ -44,9 +55,11 @@ export class GroupCommitWriter {
   /** Why the last transaction failed to commit; cleared by the next one that commits. */
   private lastCommitError: string | undefined;
   private dirtyCursors = new Map<string, CursorWrite>();
-  /** Cursor values in the batch in flight, still visible to readers until it lands. */
-  private inFlightCursors = new Map<string, CursorWrite>();
-  private inFlight: { id: number; writes: PendingWrite[]; startedAt: bigint } | undefined;
+  /** Batches posted and not yet answered, by id, oldest first. */
+  private readonly posted = new Map<number, PostedBatch>();
+  /** Writes and body bytes in `posted`. */
+  private postedWrites = 0;
+  private postedBytes = 0;
   private flushScheduled = false;
   private cursorTimer: NodeJS.Timeout | undefined;
   private requestId = 0;
@@ -89,7 +102,7 @@ export class GroupCommitWriter {
     if (refused) return Promise.reject(refused);
     const bytes = bodyBytes(op);
     if (op.type === 'message' && this.overloadedBy(bytes)) {
-      return Promise.reject(new StoreOverloadedError(`message store overloaded: ${this.queued.length} writes (${this.queuedBytes} bytes) waiting`));
+      return Promise.reject(new StoreOverloadedError(`message store overloaded: ${this.waitingWrites} writes (${this.waitingBytes} bytes) waiting`));
     }
     return new Promise((resolve, reject) => {
       this.queued.push({ op, resolve, reject });
@@ -100,7 +113,22 @@ export class GroupCommitWriter {
 
   private overloadedBy(bytes: number): boolean {
     const { maxQueuedWrites, maxQueuedBytes } = this.options;
-    return this.queued.length >= maxQueuedWrites || (this.queuedBytes > 0 && this.queuedBytes + bytes > maxQueuedBytes);
+    const waitingBytes = this.waitingBytes;
+    return this.waitingWrites >= maxQueuedWrites || (waitingBytes > 0 && waitingBytes + bytes > maxQueuedBytes);
+  }
+
+  /** The oldest posted batch is the one committing (or next to): it does not count as waiting. */
+  private get committing(): PostedBatch | undefined {
+    for (const batch of this.posted.values()) return batch;
+    return undefined;
+  }
+
+  private get waitingWrites(): number {
+    return this.queued.length + this.postedWrites - (this.committing?.writes.length ?? 0);
+  }
+
+  private get waitingBytes(): number {
+    return this.queuedBytes + this.postedBytes - (this.committing?.bytes ?? 0);
   }
 
   /** Records a cursor commit (forward only); persisted with the next transaction. */
@@ -124,16 +152,18 @@ export class GroupCommitWriter {
 
   /** The highest cursor for `key` committed but not yet known to be on disk. */
   pendingCursor(key: string): number | undefined {
-    const dirty = this.dirtyCursors.get(key)?.cursor;
-    const inFlight = this.inFlightCursors.get(key)?.cursor;
-    if (dirty === undefined) return inFlight;
-    return inFlight === undefined ? dirty : Math.max(dirty, inFlight);
+    let highest = this.dirtyCursors.get(key)?.cursor;
+    for (const batch of this.posted.values()) {
+      const posted = batch.cursors.get(key)?.cursor;
+      if (posted !== undefined && (highest === undefined || posted > highest)) highest = posted;
+    }
+    return highest;
   }
 
   /** Devices of `eid` with a cursor commit not yet known to be on disk (issue #7: the device limit counts them). */
   pendingDevices(eid: string): Set<string> {
     const devices = new Set<string>();
-    for (const pending of [this.dirtyCursors, this.inFlightCursors]) {
+    for (const pending of [this.dirtyCursors, ...[...this.posted.values()].map((batch) => batch.cursors)]) {
       for (const cursor of pending.values()) if (cursor.eid === eid) devices.add(cursor.device);
     }
     return devices;
@@ -143,8 +173,8 @@ export class GroupCommitWriter {
   async close(): Promise<void> {
     if (this.closing) return;
     clearTimeout(this.cursorTimer);
-    while (!this.failure && (this.inFlight || this.queued.length > 0 || this.dirtyCursors.size > 0)) {
-      if (!this.inFlight) this.flush();
+    while (!this.failure && (this.posted.size > 0 || this.queued.length > 0 || this.dirtyCursors.size > 0)) {
+      this.flush();
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await new Promise<void>((resolve) => {
@@ -156,7 +186,7 @@ export class GroupCommitWriter {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.inFlight) return;
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     // setImmediate: every frame read in this turn joins the same transaction.
     setImmediate(() => {
@@ -166,17 +196,23 @@ export class GroupCommitWriter {
   }
 
   private flush(): void {
-    if (this.inFlight || this.failure) return;
+    if (this.failure) return;
     if (this.queued.length === 0 && this.dirtyCursors.size === 0) return;
-    const writes = this.queued.splice(0, this.options.maxBatch);
-    for (const write of writes) this.queuedBytes -= bodyBytes(write.op);
-    this.inFlightCursors = this.dirtyCursors;
-    this.dirtyCursors = new Map();
     clearTimeout(this.cursorTimer);
     this.cursorTimer = undefined;
-    const id = ++this.requestId;
-    this.inFlight = { id, writes, startedAt: process.hrtime.bigint() };
-    this.post({ type: 'batch', id, ops: writes.map((write) => write.op), cursors: [...this.inFlightCursors.values()] });
+    do {
+      const writes = this.queued.splice(0, this.options.maxBatch);
+      let bytes = 0;
+      for (const write of writes) bytes += bodyBytes(write.op);
+      this.queuedBytes -= bytes;
+      const cursors = this.dirtyCursors;
+      this.dirtyCursors = new Map();
+      const id = ++this.requestId;
+      this.posted.set(id, { writes, bytes, cursors });
+      this.postedWrites += writes.length;
+      this.postedBytes += bytes;
+      this.post({ type: 'batch', id, ops: writes.map((write) => write.op), cursors: [...cursors.values()] });
+    } while (this.queued.length > 0);
   }
 
   private post(request: WriterRequest): void {
@@ -188,29 +224,31 @@ export class GroupCommitWriter {
       this.closing?.resolve();
       return;
     }
-    const batch = this.inFlight;
-    if (!batch || batch.id !== response.id) return;
-    this.inFlight = undefined;
-    this.inFlightCursors = new Map();
+    const batches: PostedBatch[] = [];
+    for (const id of response.ids) {
+      const batch = this.posted.get(id);
+      if (!batch) continue;
+      this.posted.delete(id);
+      this.postedWrites -= batch.writes.length;
+      this.postedBytes -= batch.bytes;
+      batches.push(batch);
+    }
     if (response.type === 'failed') {
       if (this.lastCommitError === undefined) this.options.onWriteHealth?.(false, response.error);
       this.lastCommitError = response.error;
       const error = new StoreUnavailableError(`commit failed: ${response.error}`);
-      for (const write of batch.writes) write.reject(error);
-    } else {
-      if (this.lastCommitError !== undefined) {
-        this.lastCommitError = undefined;
-        this.options.onWriteHealth?.(true);
-      }
-      if (batch.writes.length > 0) this.options.onCommit?.(batch.writes.length, Number(process.hrtime.bigint() - batch.startedAt) / 1e9);
-      for (const [index, outcome] of response.outcomes.entries()) batch.writes[index]!.resolve(outcome);
+      for (const batch of batches) for (const write of batch.writes) write.reject(error);
+      return;
     }
-    if (this.queued.length > 0) this.flush();
-    else if (this.dirtyCursors.size > 0) {
-      this.cursorTimer ??= setTimeout(() => {
-        this.cursorTimer = undefined;
-        this.scheduleFlush();
-      }, this.options.cursorFlushMs);
+    if (this.lastCommitError !== undefined) {
+      this.lastCommitError = undefined;
+      this.options.onWriteHealth?.(true);
+    }
+    const writes = batches.reduce((sum, batch) => sum + batch.writes.length, 0);
+    if (writes > 0) this.options.onCommit?.(writes, response.seconds);
+    for (const [i, batch] of batches.entries()) {
+      const outcomes = response.outcomes[i]!;
+      for (const [index, outcome] of outcomes.entries()) batch.writes[index]!.resolve(outcome);
     }
   }
 
@@ -218,9 +256,11 @@ export class GroupCommitWriter {
     if (this.failure || this.closing) return;
     this.failure = error;
     const unavailable = new StoreUnavailableError('message store is unavailable', { cause: error });
-    for (const write of this.inFlight?.writes ?? []) write.reject(unavailable);
+    for (const batch of this.posted.values()) for (const write of batch.writes) write.reject(unavailable);
     for (const write of this.queued) write.reject(unavailable);
-    this.inFlight = undefined;
+    this.posted.clear();
+    this.postedWrites = 0;
+    this.postedBytes = 0;
     this.queued = [];
     this.queuedBytes = 0;
   }

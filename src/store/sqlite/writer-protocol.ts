@@ -58,11 +58,23 @@ export type WriteOutcome =
   /** The op failed and its savepoint was rolled back; the rest of the transaction still commits. */
   | { type: 'failed'; error: string };
 
-export type WriterRequest = { type: 'batch'; id: number; ops: WriteOp[]; cursors: CursorWrite[] } | { type: 'close'; id: number };
+export interface BatchRequest {
+  type: 'batch';
+  id: number;
+  ops: WriteOp[];
+  cursors: CursorWrite[];
+}
 
+export type WriterRequest = BatchRequest | { type: 'close'; id: number };
+
+/**
+ * One transaction's answer. It covers every batch in `ids` (the writer commits the batches posted
+ * while its previous transaction ran together): `outcomes[i]` are batch `ids[i]`'s, in op order;
+ * `seconds` is how long the transaction took, fsync included. A failed transaction fails all of them.
+ */
 export type WriterResponse =
-  | { type: 'batch'; id: number; outcomes: WriteOutcome[] }
-  | { type: 'failed'; id: number; error: string }
+  | { type: 'batches'; ids: number[]; outcomes: WriteOutcome[][]; seconds: number }
+  | { type: 'failed'; ids: number[]; error: string }
   | { type: 'closed'; id: number };
 
 export interface WriterOptions {

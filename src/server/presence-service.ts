@@ -253,7 +253,13 @@ export class PresenceService {
       if (!revived || this.localDevices.userCount === 0) return;
       this.deps.logger.info({ users: this.localDevices.userCount }, 'presence: node heartbeat had lapsed; registering its devices again');
       for (const [eid, devices] of this.localDevices.byUser()) {
-        for (const device of devices) await this.cameOnline(eid, device);
+        for (const device of devices) {
+          // The list is a copy taken before the first await: a device that left meanwhile is skipped,
+          // and one that left during its own registration is taken out again (it must not stay online).
+          if (this.localDevices.get(eid, device) === undefined) continue;
+          await this.cameOnline(eid, device);
+          if (this.localDevices.get(eid, device) === undefined) await this.deps.presence.deviceOffline(eid, device, this.nodeId);
+        }
       }
     } catch (err) {
       this.deps.logger.warn({ err }, 'presence: heartbeat failed');

@@ -260,4 +260,30 @@ describe('presence service', () => {
     await advanceInSteps(r.clock, 3000);
     expect(await r.service.onlineDevices(A)).toEqual(['phone']);
   });
+
+  it('presence - a device that disconnects while the node registers its devices again is not left online', async () => {
+    const r = await rig();
+    await r.connect(A, 'phone');
+    const b = await r.connect(B, 'phone');
+    await r.presence.reapDeadNodes(r.clock.now() + 60_000);
+    // Hold A's registration at the next heartbeat, so B leaves while the node is busy re-registering.
+    const register = r.presence.deviceOnline.bind(r.presence);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    r.presence.deviceOnline = async (eid, device, nodeId) => {
+      if (eid === A && !holding) {
+        holding = true;
+        await held;
+      }
+      return register(eid, device, nodeId);
+    };
+    await advanceInSteps(r.clock, 3000);
+    expect(holding).toBe(true);
+    await r.disconnect(b.session);
+    release();
+    await advanceInSteps(r.clock, 3000);
+    expect(await r.service.onlineDevices(A)).toEqual(['phone']);
+    expect(await r.service.onlineDevices(B)).toEqual([]);
+  });
 });

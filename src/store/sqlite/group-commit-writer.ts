@@ -35,7 +35,8 @@ export interface GroupCommitOptions {
 }
 
 interface PendingWrite {
-  op: WriteOp;
+  /** Dropped once posted: the worker has its own copy, and the bound counts the bytes separately. */
+  op: WriteOp | undefined;
   resolve(outcome: WriteOutcome): void;
   reject(error: Error): void;
 }
@@ -202,8 +203,14 @@ export class GroupCommitWriter {
     this.cursorTimer = undefined;
     do {
       const writes = this.queued.splice(0, this.options.maxBatch);
+      const ops: WriteOp[] = [];
       let bytes = 0;
-      for (const write of writes) bytes += bodyBytes(write.op);
+      for (const write of writes) {
+        const op = write.op!;
+        ops.push(op);
+        bytes += bodyBytes(op);
+        write.op = undefined;
+      }
       this.queuedBytes -= bytes;
       const cursors = this.dirtyCursors;
       this.dirtyCursors = new Map();
@@ -211,7 +218,7 @@ export class GroupCommitWriter {
       this.posted.set(id, { writes, bytes, cursors });
       this.postedWrites += writes.length;
       this.postedBytes += bytes;
-      this.post({ type: 'batch', id, ops: writes.map((write) => write.op), cursors: [...cursors.values()] });
+      this.post({ type: 'batch', id, ops, cursors: [...cursors.values()] });
     } while (this.queued.length > 0);
   }
 
@@ -224,29 +231,30 @@ export class GroupCommitWriter {
       this.closing?.resolve();
       return;
     }
-    const batches: PostedBatch[] = [];
-    for (const id of response.ids) {
+    // Kept by position: `outcomes[i]` belongs to `ids[i]` (a batch no longer posted leaves a hole).
+    const batches: Array<PostedBatch | undefined> = response.ids.map((id) => {
       const batch = this.posted.get(id);
-      if (!batch) continue;
+      if (!batch) return undefined;
       this.posted.delete(id);
       this.postedWrites -= batch.writes.length;
       this.postedBytes -= batch.bytes;
-      batches.push(batch);
-    }
+      return batch;
+    });
     if (response.type === 'failed') {
       if (this.lastCommitError === undefined) this.options.onWriteHealth?.(false, response.error);
       this.lastCommitError = response.error;
       const error = new StoreUnavailableError(`commit failed: ${response.error}`);
-      for (const batch of batches) for (const write of batch.writes) write.reject(error);
+      for (const batch of batches) for (const write of batch?.writes ?? []) write.reject(error);
       return;
     }
     if (this.lastCommitError !== undefined) {
       this.lastCommitError = undefined;
       this.options.onWriteHealth?.(true);
     }
-    const writes = batches.reduce((sum, batch) => sum + batch.writes.length, 0);
+    const writes = batches.reduce((sum, batch) => sum + (batch?.writes.length ?? 0), 0);
     if (writes > 0) this.options.onCommit?.(writes, response.seconds);
     for (const [i, batch] of batches.entries()) {
+      if (!batch) continue;
       const outcomes = response.outcomes[i]!;
       for (const [index, outcome] of outcomes.entries()) batch.writes[index]!.resolve(outcome);
     }

@@ -4,7 +4,7 @@
  *
  * Issue #10: the main thread posts each event-loop turn's writes at once, also while a transaction
  * is committing. When the writer turns to the next transaction it takes every request already
- * posted (`receiveMessageOnPort`), up to MAX_OPS_PER_TRANSACTION, and commits them together. So the
+ * posted (`receiveMessageOnPort`), up to MAX_OPS_PER_TRANSACTION writes, and commits them together. So the
  * writes that arrived during one fsync share the next, and the next starts the moment the last is
  * durable, not after a round trip through a busy event loop.
  */
@@ -14,8 +14,12 @@ import { configureConnection, migrate } from './schema.js';
 import { WriterOps } from './writer-ops.js';
 import type { BatchRequest, CursorWrite, WriteOp, WriteOutcome, WriterOptions, WriterRequest, WriterResponse } from './writer-protocol.js';
 
-/** Writes per transaction when requests pile up: bounds how long the first of them waits for its fsync. */
-const MAX_OPS_PER_TRANSACTION = 2048;
+/**
+ * Writes per transaction when requests pile up: bounds how long the first of them waits for its
+ * fsync, and how many writes one failing transaction takes down with it (the same 512 as one batch
+ * before issue #10; a single posted batch is never split).
+ */
+const MAX_OPS_PER_TRANSACTION = 512;
 
 const port = parentPort!;
 const options = workerData as WriterOptions;

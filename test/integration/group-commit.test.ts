@@ -5,41 +5,22 @@
  * transactions are fewer than the batches posted.
  */
 import Database from 'better-sqlite3';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NewMessage } from '../../src/core/types.js';
-import { pb } from '../../src/protocol/index.js';
-import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
-import { tempDir } from '../helpers/harness.js';
+import { messageToB, openTempStore, storedIds } from '../helpers/sqlite-store.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function message(id: string): NewMessage {
-  return {
-    senderEid: 'a@example.com',
-    senderDevice: 'phone',
-    clientId: id,
-    recipientEid: 'b@example.com',
-    recipientDevice: '',
-    encodeBody: () => pb.Message.encode({ id, payload: new Uint8Array(16) }).finish(),
-  };
-}
+const message = (id: string) => messageToB(id, 16);
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('group commit', () => {
   it('group commit - batches posted while a transaction commits share the next one; each write keeps its own outcome, in order', async () => {
-    const dataDir = tempDir();
     const commits: number[] = [];
-    const store = await SqliteMessageStore.open({ path: join(dataDir, 'bimip.sqlite'), maxBatch: 1000, onCommit: (writes) => commits.push(writes) });
-    cleanups.push(async () => {
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    const { store } = await openTempStore(cleanups, { maxBatch: 1000, onCommit: (writes) => commits.push(writes) });
 
     // A first transaction of 1,000 messages takes milliseconds; 20 turns of 5 messages each are
     // posted while it commits (each turn is microseconds), so they wait in the writer's port.
@@ -53,8 +34,7 @@ describe('group commit', () => {
     // Each write's own outcome: sender offsets 1..1100 in the order of the calls, nothing duplicated.
     expect(results.map((r) => r.duplicate)).toEqual(results.map(() => false));
     expect(results.map((r) => r.senderOffset)).toEqual(results.map((_, i) => i + 1));
-    const ids = (await store.readEntries('b@example.com', 0, 2000)).map((entry) => pb.Message.decode(entry.body).id);
-    expect(ids).toEqual([
+    expect(await storedIds(store)).toEqual([
       ...Array.from({ length: 1000 }, (_, i) => `big-${i}`),
       ...Array.from({ length: 100 }, (_, i) => `small-${Math.floor(i / 5)}-${i % 5}`),
     ]);
@@ -65,15 +45,9 @@ describe('group commit', () => {
   });
 
   it('group commit - the next transaction starts without the event loop: writes posted during a commit land while this thread is blocked', async () => {
-    const dataDir = tempDir();
-    const path = join(dataDir, 'bimip.sqlite');
-    const store = await SqliteMessageStore.open({ path });
+    const { store, path } = await openTempStore(cleanups);
     const reader = new Database(path, { readonly: true });
-    cleanups.push(async () => {
-      reader.close();
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    cleanups.push(() => reader.close());
     const entriesOfB = reader.prepare("SELECT count(*) FROM entries WHERE eid = 'b@example.com'").pluck();
 
     const appends = Array.from({ length: 1000 }, (_, i) => store.appendMessage(message(`big-${i}`)));

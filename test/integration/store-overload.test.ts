@@ -10,47 +10,20 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TokenIssuer } from '../../src/auth/token-issuer.js';
 import { BimipConnection } from '../../src/client/index.js';
 import { StoreOverloadedError } from '../../src/core/errors.js';
-import type { NewMessage } from '../../src/core/types.js';
-import { pb } from '../../src/protocol/index.js';
 import { SqliteMessageStore } from '../../src/store/sqlite/sqlite-message-store.js';
 import { openTestAuth, tempDir, TEST_SECRET, startServerOnStore } from '../helpers/harness.js';
+import { messageToB, openTempStore, storedIds } from '../helpers/sqlite-store.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function openStore(options: { maxQueuedWrites?: number; maxQueuedBytes?: number }): Promise<SqliteMessageStore> {
-  const dataDir = tempDir();
-  const store = await SqliteMessageStore.open({ path: join(dataDir, 'bimip.sqlite'), ...options });
-  cleanups.push(async () => {
-    await store.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-  return store;
-}
-
-function message(id: string, payloadBytes = 10): NewMessage {
-  return {
-    senderEid: 'a@example.com',
-    senderDevice: 'phone',
-    clientId: id,
-    recipientEid: 'b@example.com',
-    recipientDevice: '',
-    encodeBody: () => pb.Message.encode({ id, payload: new Uint8Array(payloadBytes) }).finish(),
-  };
-}
-
-/** Ids of the messages in b's queue. */
-async function storedIds(store: SqliteMessageStore): Promise<string[]> {
-  return (await store.readEntries('b@example.com', 0, 100_000)).map((entry) => pb.Message.decode(entry.body).id);
-}
-
 describe('store overload', () => {
   it('overload - appends past maxQueuedWrites are refused at once; exactly the accepted ones are stored; accepting resumes once drained', async () => {
-    const store = await openStore({ maxQueuedWrites: 8 });
+    const { store } = await openTempStore(cleanups, { maxQueuedWrites: 8 });
     // Issued in one turn: the writer cannot drain any of them before the last is queued.
-    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => store.appendMessage(message(`m-${i}`))));
+    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => store.appendMessage(messageToB(`m-${i}`))));
     const accepted = results.flatMap((result, i) => (result.status === 'fulfilled' ? [`m-${i}`] : []));
     const refusals = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
     expect(accepted).toHaveLength(8);
@@ -58,19 +31,19 @@ describe('store overload', () => {
     for (const reason of refusals) expect(reason).toBeInstanceOf(StoreOverloadedError);
     expect(await storedIds(store)).toEqual(accepted);
     // Drained: a send is accepted again.
-    await store.appendMessage(message('later'));
+    await store.appendMessage(messageToB('later'));
     expect(await storedIds(store)).toEqual([...accepted, 'later']);
   });
 
   it('overload - the bytes of queued bodies are bounded too; one body larger than the bound still goes through alone', async () => {
-    const store = await openStore({ maxQueuedBytes: 64 * 1024 });
-    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.appendMessage(message(`m-${i}`, 10 * 1024))));
+    const { store } = await openTempStore(cleanups, { maxQueuedBytes: 64 * 1024 });
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => store.appendMessage(messageToB(`m-${i}`, 10 * 1024))));
     const accepted = results.flatMap((result, i) => (result.status === 'fulfilled' ? [`m-${i}`] : []));
     expect(accepted.length).toBeGreaterThanOrEqual(5);
     expect(accepted.length).toBeLessThanOrEqual(6);
     for (const result of results) if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(StoreOverloadedError);
     expect(await storedIds(store)).toEqual(accepted);
-    await store.appendMessage(message('huge', 100 * 1024));
+    await store.appendMessage(messageToB('huge', 100 * 1024));
     expect((await storedIds(store)).at(-1)).toBe('huge');
   });
 

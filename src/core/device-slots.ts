@@ -25,11 +25,6 @@ export class DeviceSlots<V> {
     return this.oneDevice === device ? this.oneValue : undefined;
   }
 
-  has(device: DeviceId): boolean {
-    if (this.many) return this.many.has(device);
-    return this.oneDevice === device;
-  }
-
   set(device: DeviceId, value: V): void {
     if (this.many) {
       this.many.set(device, value);
@@ -73,11 +68,13 @@ export class DeviceSlots<V> {
     return this.oneDevice === undefined ? [] : [[this.oneDevice, this.oneValue as V]];
   }
 
+  /** A copy of the devices. */
   devices(): DeviceId[] {
     if (this.many) return [...this.many.keys()];
     return this.oneDevice === undefined ? [] : [this.oneDevice];
   }
 
+  /** A copy of the values: safe to use while the collection changes. */
   values(): V[] {
     if (this.many) return [...this.many.values()];
     return this.oneDevice === undefined ? [] : [this.oneValue as V];

@@ -7,7 +7,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { Route, encodeFrame } from '../protocol/index.js';
-import { varintSize, writeVarint } from './varint.js';
+import { schemeHeaderSize, varintSize, writeSchemeHeader, writeVarint } from './wire.js';
 
 export interface AckFields {
   id: string;
@@ -18,10 +18,6 @@ export interface AckFields {
   timestamp: number;
   details: string;
 }
-
-/** MessageScheme.route (field 1, varint) and MessageScheme.ack (field 13, length-delimited). */
-const ROUTE_TAG = 1 << 3;
-const ACK_TAG = (13 << 3) | 2;
 
 export function encodeAckFrame(ack: AckFields): Uint8Array {
   const { userOffset, status, code, timestamp } = ack;
@@ -40,12 +36,8 @@ export function encodeAckFrame(ack: AckFields): Uint8Array {
     varintFieldSize(code) +
     varintFieldSize(timestamp) +
     stringFieldSize(detailsBytes);
-  const frame = Buffer.allocUnsafe(2 + 1 + varintSize(payloadLength) + payloadLength);
-  let at = 0;
-  frame[at++] = ROUTE_TAG;
-  frame[at++] = Route.Ack;
-  frame[at++] = ACK_TAG;
-  at = writeVarint(frame, at, payloadLength);
+  const frame = Buffer.allocUnsafe(schemeHeaderSize(Route.Ack, payloadLength) + payloadLength);
+  let at = writeSchemeHeader(frame, Route.Ack, payloadLength);
   at = writeString(frame, at, 1, ack.id, idBytes);
   at = writeString(frame, at, 2, ack.signalId, signalIdBytes);
   at = writeVarintField(frame, at, 3, userOffset);

@@ -204,7 +204,7 @@ export class Router {
 
   /** Tokens of this node's connections of `eid` (a logout revokes them by id). */
   localPrincipals(eid: Eid): Principal[] {
-    return [...(this.hub.feed(eid)?.sessions.values() ?? [])].map((session) => session.principal);
+    return (this.hub.feed(eid)?.sessions.values() ?? []).map((session) => session.principal);
   }
 
   /** The users with sessions on this node (the periodic head re-read covers lost notices). */
@@ -393,7 +393,8 @@ export class Router {
 
   private closeLocal(message: Extract<ClusterMessage, { kind: 'close' }>): number {
     let closed = 0;
-    for (const session of [...(this.hub.feed(message.eid)?.sessions.values() ?? [])]) {
+    // values() is a copy: closing a session may change the collection.
+    for (const session of this.hub.feed(message.eid)?.sessions.values() ?? []) {
       if (message.device !== '' && session.deviceId !== message.device) continue;
       if (session.connectionId === message.exceptConnection) continue;
       session.close(message.code, message.reason);

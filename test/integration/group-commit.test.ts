@@ -47,7 +47,9 @@ describe('group commit', () => {
   it('group commit - the next transaction starts without the event loop: writes posted during a commit land while this thread is blocked', async () => {
     const { store, path } = await openTempStore(cleanups);
     const reader = new Database(path, { readonly: true });
-    cleanups.push(() => reader.close());
+    cleanups.push(() => {
+      reader.close();
+    });
     const entriesOfB = reader.prepare("SELECT count(*) FROM entries WHERE eid = 'b@example.com'").pluck();
 
     const appends = Array.from({ length: 1000 }, (_, i) => store.appendMessage(message(`big-${i}`)));
